@@ -1,0 +1,92 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
+import { StorageNotFoundError, type ObjectStorage, type StoredObjectInfo } from './object-storage.js';
+
+/** Object storage on a local folder: the embedded default (`file://./data`). */
+export class LocalStorage implements ObjectStorage {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  urlOf(key: string): string {
+    return pathToFileURL(this.pathOf(key)).href;
+  }
+
+  async put(key: string, body: Readable | Buffer | string): Promise<void> {
+    const target = this.pathOf(key);
+    await mkdir(path.dirname(target), { recursive: true });
+    // Write beside the target and rename: readers never see a partial file,
+    // and a crash mid-write leaves only a temp file behind.
+    const temp = `${target}.${randomUUID()}.partial`;
+    try {
+      const source = typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([body]) : body;
+      await pipeline(source, createWriteStream(temp));
+      await rename(temp, target);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  async get(key: string): Promise<Readable> {
+    const file = this.pathOf(key);
+    try {
+      await stat(file);
+    } catch {
+      throw new StorageNotFoundError(key);
+    }
+    return createReadStream(file);
+  }
+
+  async size(key: string): Promise<number | null> {
+    try {
+      return (await stat(this.pathOf(key))).size;
+    } catch {
+      return null;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true });
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredObjectInfo> {
+    const start = this.pathOf(prefix.endsWith('/') || prefix === '' ? prefix : path.posix.dirname(prefix));
+    const found: StoredObjectInfo[] = [];
+    await this.walk(start, found);
+    found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    for (const info of found) if (info.key.startsWith(prefix)) yield info;
+  }
+
+  /** Absolute path of a key; refuses keys that would escape the root. */
+  pathOf(key: string): string {
+    const resolved = path.resolve(this.root, key);
+    if (resolved !== this.root && !resolved.startsWith(this.root + path.sep)) {
+      throw new Error(`storage key escapes the storage root: ${key}`);
+    }
+    return resolved;
+  }
+
+  private async walk(dir: string, found: StoredObjectInfo[]): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) await this.walk(full, found);
+      else if (entry.isFile() && !entry.name.endsWith('.partial')) {
+        found.push({ key: path.relative(this.root, full).split(path.sep).join('/'), size: (await stat(full)).size });
+      }
+    }
+  }
+}
