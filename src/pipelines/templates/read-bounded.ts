@@ -1,0 +1,25 @@
+import type { Readable } from 'node:stream';
+
+export type BoundedRead = { ok: true; bytes: Buffer } | { ok: false; reason: 'too_large'; readBytes: number };
+
+/**
+ * Reads a stream into memory, but stops and destroys the stream as soon as
+ * more than maxBytes have arrived: an oversized object (a 4 GB "image") must
+ * cost a few chunks of memory, not the whole object. Stream errors reject.
+ */
+export const readBounded = async (stream: Readable, maxBytes: number): Promise<BoundedRead> => {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of stream) {
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string | Uint8Array);
+      total += buffer.length;
+      if (total > maxBytes) return { ok: false, reason: 'too_large', readBytes: total };
+      chunks.push(buffer);
+    }
+  } finally {
+    // Leaving the loop early (too large, or an error) must release the file handle or socket.
+    if (!stream.destroyed) stream.destroy();
+  }
+  return { ok: true, bytes: Buffer.concat(chunks, total) };
+};

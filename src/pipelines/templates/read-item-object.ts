@@ -1,0 +1,30 @@
+import { itemFailure, itemOk, type ItemErrorCode, type ItemOutcome } from './item-error.js';
+import { readBounded } from './read-bounded.js';
+import type { OpenObject, TemplateItem } from './template-item.js';
+
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
+ * A source item's bytes, at most maxBytes of them. Every way this can go wrong
+ * (no reader, the object gone, a broken stream, too big) is an item error, so
+ * the caller can record it against the item and carry on with the run.
+ */
+export const readItemObject = async (
+  item: TemplateItem,
+  key: string,
+  openObject: OpenObject | undefined,
+  maxBytes: number,
+  tooLargeCode: Extract<ItemErrorCode, 'image_too_large' | 'item_too_large'>,
+): Promise<ItemOutcome<Buffer>> => {
+  // The listing's size lets an oversized object be refused without opening it.
+  if (typeof item.size === 'number' && item.size > maxBytes) {
+    return itemFailure(tooLargeCode, `${key} is ${item.size} bytes, over the limit of ${maxBytes} bytes`);
+  }
+  if (openObject === undefined) return itemFailure('unreadable_item', `${key}: this run has no way to read source objects`);
+  try {
+    const read = await readBounded(await openObject(key), maxBytes);
+    return read.ok ? itemOk(read.bytes) : itemFailure(tooLargeCode, `${key} is over the limit of ${maxBytes} bytes`);
+  } catch (error) {
+    return itemFailure('unreadable_item', `${key} could not be read: ${describe(error)}`);
+  }
+};

@@ -1,0 +1,18 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * An item as templates see it: a plain JSON object, either POSTed by a user
+ * (`{ id, text }`, `{ image_url }`…) or produced by a source listing
+ * (`{ key, version, size }`, whose bytes are read through `openObject`).
+ */
+export type TemplateItem = Readonly<Record<string, unknown>>;
+
+/** Streams a source object's bytes; rejects when the object cannot be opened. */
+export type OpenObject = (key: string) => Promise<Readable>;
+
+/** A source item names a stored object; everything else is a POSTed item. */
+export const sourceKeyOf = (item: TemplateItem): string | null =>
+  typeof item.key === 'string' && item.key !== '' ? item.key : null;
+
+export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
