@@ -1,0 +1,104 @@
+import { z } from 'zod';
+
+/**
+ * The one reader of process.env. Every variable of PRODUCT.md is validated
+ * here once, and a bad one stops the process with a message naming it.
+ */
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const urlWithProtocols = (protocols: string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+  );
+
+const envSchema = z.object({
+  REDIS_URL: urlWithProtocols(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: optionalString.pipe(urlWithProtocols(['http:', 'https:']).optional()),
+  OPENAI_ORG_ID: optionalString,
+  OPENAI_PROJECT_ID: optionalString,
+  OPENAI_WEBHOOK_SECRET: optionalString,
+  STORAGE_URL: z
+    .string()
+    .default('file://./data')
+    .refine((value) => value.startsWith('file://') || /^s3:\/\/[a-z0-9.-]{3,63}(\/.*)?$/.test(value), {
+      message: 'must be file://DIR or s3://BUCKET/PREFIX',
+    }),
+  AWS_REGION: optionalString,
+  AWS_ENDPOINT_URL_S3: optionalString.pipe(urlWithProtocols(['http:', 'https:']).optional()),
+  SLACK_WEBHOOK_URL: optionalString.pipe(urlWithProtocols(['http:', 'https:']).optional()),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  API_TOKENS: optionalString.transform((value) =>
+    value === undefined ? [] : value.split(',').map((token) => token.trim()).filter((token) => token !== ''),
+  ),
+  LOG_LEVEL: z.enum(logLevels).default('info'),
+  PIPELINES_FILE: optionalString,
+  /** Lets tests and the demo run on a Redis without persistence (a warning is logged). */
+  BATCHLINE_ALLOW_EPHEMERAL_REDIS: z
+    .enum(['0', '1', 'true', 'false'])
+    .default('false')
+    .transform((value) => value === '1' || value === 'true'),
+  /** Key prefix of every BullMQ queue and ledger key, so deployments and tests can share one Redis. */
+  BATCHLINE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
+    .default('batchline'),
+  /** Bull Board may retry, remove and promote jobs only when set. */
+  BULL_BOARD_WRITABLE: z
+    .enum(['0', '1', 'true', 'false'])
+    .default('false')
+    .transform((value) => value === '1' || value === 'true'),
+});
+
+export type Config = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const variable = String(issue.path[0] ?? 'environment');
+      const value = env[variable];
+      return `${variable}${value === undefined ? '' : `=${JSON.stringify(redactIfSecret(variable, value))}`}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return parsed.data;
+}
+
+const SECRET_VARIABLES = new Set(['OPENAI_API_KEY', 'OPENAI_WEBHOOK_SECRET', 'SLACK_WEBHOOK_URL', 'API_TOKENS', 'AWS_SECRET_ACCESS_KEY', 'REDIS_URL']);
+
+function redactIfSecret(variable: string, value: string): string {
+  return SECRET_VARIABLES.has(variable) ? '[redacted]' : value;
+}
+
+/**
+ * `npm start` refuses to run without an API key unless the base URL points at
+ * an emulator (a loopback or non-OpenAI host), where any key will do.
+ */
+export function requireOpenAIKey(config: Config): string {
+  if (config.OPENAI_API_KEY !== undefined) return config.OPENAI_API_KEY;
+  const base = config.OPENAI_BASE_URL;
+  if (base !== undefined && !new URL(base).hostname.endsWith('openai.com')) return 'sk-emulator';
+  throw new ConfigError('OPENAI_API_KEY is not set (set it, or point OPENAI_BASE_URL at an emulator such as `batchline emulator`)');
+}

@@ -1,0 +1,80 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { tmpdir } from 'node:os';
+import { Redis } from 'ioredis';
+import OpenAI from 'openai';
+import type { Config } from './config.js';
+import { requireOpenAIKey } from './config.js';
+import type { Logger } from './lib/logger.js';
+import { nodeHttpFetch } from './lib/node-http-fetch.js';
+import { SlackNotifier } from './notify/slack-notifier.js';
+import { producerConnection, producerRedisOptions } from './queues/redis-connection.js';
+import { closeStageQueues, createStageQueues, type StageQueues } from './queues/stage-queues.js';
+import { RunLedger } from './runs/run-ledger.js';
+import { createStorage } from './storage/create-storage.js';
+import { createS3Client } from './storage/s3-client.js';
+import type { ObjectStorage } from './storage/object-storage.js';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { defaultTuning, type Tuning } from './tuning.js';
+
+/** Every client the stages and routes use, built once per process and closed once. */
+export interface Deps {
+  config: Config;
+  logger: Logger;
+  /** Commands for the ledger and the API; fails fast when Redis is gone (no offline queue). */
+  redis: Redis;
+  queues: StageQueues;
+  ledger: RunLedger;
+  storage: ObjectStorage;
+  s3: () => S3Client;
+  openai: OpenAI;
+  slack: SlackNotifier;
+  tuning: Tuning;
+  /** A local folder for shard files on their way to storage and OpenAI. */
+  workDir: string;
+  close(): Promise<void>;
+}
+
+export interface DepsOverrides {
+  tuning?: Partial<Tuning>;
+  workDir?: string;
+}
+
+export async function createDeps(config: Config, logger: Logger, overrides: DepsOverrides = {}): Promise<Deps> {
+  const redis = new Redis({ ...producerRedisOptions(config.REDIS_URL), lazyConnect: true });
+  redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
+  await redis.connect().catch((error: unknown) => logger.warn({ err: String(error) }, 'redis not reachable yet'));
+  const queues = createStageQueues(producerConnection(config.REDIS_URL), config.BATCHLINE_PREFIX);
+  const tuning = { ...defaultTuning, ...overrides.tuning };
+  let s3Client: S3Client | undefined;
+  const s3 = (): S3Client => (s3Client ??= createS3Client({ endpoint: config.AWS_ENDPOINT_URL_S3, region: config.AWS_REGION }));
+  const openai = new OpenAI({
+    apiKey: requireOpenAIKey(config),
+    baseURL: config.OPENAI_BASE_URL,
+    organization: config.OPENAI_ORG_ID ?? null,
+    project: config.OPENAI_PROJECT_ID ?? null,
+    timeout: tuning.openaiTimeoutMs,
+    fetch: nodeHttpFetch,
+  });
+  const workDir = overrides.workDir ?? path.join(tmpdir(), `batchline-work-${process.pid}`);
+  await mkdir(workDir, { recursive: true });
+  return {
+    config,
+    logger,
+    redis,
+    queues,
+    ledger: new RunLedger(redis, config.BATCHLINE_PREFIX),
+    storage: createStorage(config.STORAGE_URL, s3),
+    s3,
+    openai,
+    slack: new SlackNotifier(config.SLACK_WEBHOOK_URL, logger),
+    tuning,
+    workDir,
+    async close() {
+      await closeStageQueues(queues);
+      redis.disconnect();
+      s3Client?.destroy();
+    },
+  };
+}
+

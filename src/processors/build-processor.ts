@@ -1,0 +1,94 @@
+import { rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import type { Deps } from '../deps.js';
+import { readLines } from '../lib/jsonl.js';
+import { LineFileWriter } from '../lib/line-file-writer.js';
+import { createItemSource } from '../pipelines/sources/create-item-source.js';
+import { buildRequestBody } from '../pipelines/templates/build-request-body.js';
+import { customIdFor, itemRefOf } from '../pipelines/templates/item-identity.js';
+import { endpointOfTemplate, modelOf } from '../pipelines/templates/template-definition.js';
+import type { TemplateItem } from '../pipelines/templates/template-item.js';
+import { errorResultLine } from '../runs/result-line.js';
+import type { RunRecord } from '../runs/run-record.js';
+import { ShardAssembler } from '../runs/shard-assembler.js';
+import { storageKeys } from '../runs/storage-keys.js';
+import { enqueueNotifyWhenDone } from './enqueue-notify-when-done.js';
+import { parsePayload, type StageProcessor } from './stage-processor.js';
+
+/**
+ * Build: turns a run's input (items through its template, or raw request
+ * lines) into JSONL shards on storage, one submit job per shard. Items that
+ * cannot become a request (not an image, too large…) get their error result
+ * line here and the run goes on without them.
+ */
+export function createBuildProcessor(deps: Deps): StageProcessor<'build'> {
+  return async (job) => {
+    const { runId } = parsePayload('build', job.data);
+    const run = await deps.ledger.getRun(runId);
+    if (run === null) return;
+    // Built already (this is a repeat delivery): the shards and their jobs exist.
+    if (run.phase !== 'queued' && run.phase !== 'building') return;
+    await deps.ledger.updateRun(runId, { phase: 'building' }, { phase: ['queued', 'building'] });
+    const log = deps.logger.child({ run_id: runId });
+
+    const assembler = new ShardAssembler(deps, runId, run.input_kind === 'items');
+    const rejectedFile = new LineFileWriter(path.join(deps.workDir, `${runId}-rejected.ndjson`));
+    try {
+      if (run.input_kind === 'items') await buildFromItems(deps, run, assembler, rejectedFile, (done) => job.updateProgress({ items: done }));
+      else await buildFromRequests(deps, run, assembler);
+      const shardCount = await assembler.finish();
+      await rejectedFile.close();
+      if (rejectedFile.lines > 0) await deps.storage.put(storageKeys.rejected(runId), createReadStream(rejectedFile.path));
+      await deps.ledger.updateRun(runId, { phase: 'sharded', shard_count: shardCount, rejected: rejectedFile.lines }, { phase: ['building'] });
+      log.info({ shards: shardCount, rejected: rejectedFile.lines }, 'run built');
+      await enqueueNotifyWhenDone(deps, runId);
+    } catch (error) {
+      await assembler.abandon();
+      throw error;
+    } finally {
+      await rejectedFile.close();
+      await rm(rejectedFile.path, { force: true });
+    }
+  };
+}
+
+async function buildFromItems(
+  deps: Deps,
+  run: RunRecord,
+  assembler: ShardAssembler,
+  rejected: LineFileWriter,
+  reportProgress: (done: number) => Promise<void>,
+): Promise<void> {
+  const template = run.template;
+  if (template === null) throw new Error(`run ${run.id} has items but no template`);
+  const endpoint = endpointOfTemplate(template);
+  const model = modelOf(template);
+  const source = run.source === null ? null : createItemSource(run.source, deps.s3);
+  const openObject = source === null ? undefined : (key: string) => source.open(key);
+  let index = 0;
+  for await (const line of readLines(await deps.storage.get(storageKeys.itemsInput(run.id)))) {
+    const item = JSON.parse(line) as TemplateItem;
+    const customId = customIdFor(item, index, template);
+    const itemRef = itemRefOf(item);
+    index += 1;
+    const built = await buildRequestBody(template, item, { openObject });
+    if (!built.ok) {
+      await rejected.write(JSON.stringify(errorResultLine(customId, itemRef, built.error)));
+      continue;
+    }
+    const requestLine = JSON.stringify({ custom_id: customId, method: 'POST', url: endpoint, body: built.body });
+    await assembler.add(requestLine, JSON.stringify({ custom_id: customId, item: itemRef }), model);
+    if (index % 1000 === 0) await reportProgress(index);
+  }
+  await reportProgress(index);
+}
+
+async function buildFromRequests(deps: Deps, run: RunRecord, assembler: ShardAssembler): Promise<void> {
+  // Request lines were validated when the run was accepted; only the model is read again to keep one per shard.
+  for await (const line of readLines(await deps.storage.get(storageKeys.requestsInput(run.id)))) {
+    const request = JSON.parse(line) as { body?: { model?: unknown } };
+    const model = typeof request.body?.model === 'string' ? request.body.model : null;
+    await assembler.add(line, null, model);
+  }
+}

@@ -1,0 +1,96 @@
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Deps } from '../deps.js';
+import { readLines } from '../lib/jsonl.js';
+import { LineFileWriter } from '../lib/line-file-writer.js';
+import { runMessage } from '../notify/run-message.js';
+import { isSuccess, type ResultLine } from '../runs/result-line.js';
+import { FINAL_RUN_STATUSES, type RunRecord, type RunStatus, type ShardRecord } from '../runs/run-record.js';
+import { RunSummary } from '../runs/run-summary.js';
+import { storageKeys } from '../runs/storage-keys.js';
+import { StorageNotFoundError } from '../storage/object-storage.js';
+import { parsePayload, type StageProcessor } from './stage-processor.js';
+
+/**
+ * Notify: once every shard's results are stored, writes the run's combined
+ * results and errors, settles its final status, and posts one Slack message.
+ * Slack is claimed in the ledger before posting: a crash or timeout after the
+ * claim loses a message rather than sending two.
+ */
+export function createNotifyProcessor(deps: Deps): StageProcessor<'notify'> {
+  return async (job) => {
+    const { runId } = parsePayload('notify', job.data);
+    const run = await deps.ledger.getRun(runId);
+    if (run === null || run.shard_count === null) return;
+    const shards = await deps.ledger.getShards(runId);
+    if (shards.length < run.shard_count || shards.some((shard) => shard.step !== 'stored')) return;
+    const log = deps.logger.child({ run_id: runId });
+
+    // Re-assembling is safe: the same shard files give the same bytes.
+    const summary = await assembleRunResults(deps, run, shards);
+    const status = finalStatus(run, summary);
+    const finishedAt = new Date();
+    const patch: Partial<RunRecord> = {
+      phase: status as RunRecord['phase'],
+      finished_at: finishedAt.toISOString(),
+      results_url: deps.storage.urlOf(storageKeys.runResults(runId)),
+      errors_url: deps.storage.urlOf(storageKeys.runErrors(runId)),
+      error: status === 'failed' ? describeFailure(summary) : null,
+    };
+    await deps.ledger.updateRun(runId, patch, { phase: ['sharded'] });
+    const settled = (await deps.ledger.getRun(runId)) ?? run;
+    if (!(await deps.ledger.claimNotification(runId, job.id ?? 'notify'))) return;
+    const delivery = await deps.slack.post(runMessage(settled, status, summary, finishedAt), settled.slack_webhook_url);
+    if (delivery.delivered) log.info({ status }, 'run finished and announced');
+    else log.error({ reason: delivery.reason }, 'Slack post failed after the claim; not retried, so the run is never announced twice');
+  };
+}
+
+function finalStatus(run: RunRecord, summary: RunSummary): RunStatus {
+  if (FINAL_RUN_STATUSES.includes(run.phase as RunStatus)) return run.phase as RunStatus;
+  if (run.cancel_requested) return 'cancelled';
+  if (summary.succeeded === 0) return 'failed';
+  return summary.failed > 0 ? 'partial' : 'succeeded';
+}
+
+function describeFailure(summary: RunSummary): string {
+  if (summary.total === 0) return 'the run had no requests to send';
+  const first = summary.firstFailure;
+  return first === null ? 'no request succeeded' : `no request succeeded; first failure ${first.code}: ${first.message}`;
+}
+
+/** Streams the rejected items and every shard's results into the run's results and errors files. */
+async function assembleRunResults(deps: Deps, run: RunRecord, shards: ShardRecord[]): Promise<RunSummary> {
+  const summary = new RunSummary();
+  const results = new LineFileWriter(path.join(deps.workDir, `${run.id}-results.ndjson`));
+  const errors = new LineFileWriter(path.join(deps.workDir, `${run.id}-errors.ndjson`));
+  try {
+    const sources = [storageKeys.rejected(run.id), ...shards.flatMap((shard) => Array.from({ length: shard.generation + 1 }, (_, generation) => storageKeys.shardResults(run.id, shard.shard, generation)))];
+    for (const key of sources) {
+      let stream;
+      try {
+        stream = await deps.storage.get(key);
+      } catch (error) {
+        if (error instanceof StorageNotFoundError) continue;
+        throw error;
+      }
+      for await (const raw of readLines(stream)) {
+        const line = JSON.parse(raw) as ResultLine;
+        summary.add(line);
+        await results.write(raw);
+        if (!isSuccess(line)) await errors.write(raw);
+      }
+    }
+    await results.close();
+    await errors.close();
+    await deps.storage.put(storageKeys.runResults(run.id), createReadStream(results.path));
+    await deps.storage.put(storageKeys.runErrors(run.id), createReadStream(errors.path));
+    return summary;
+  } finally {
+    await results.close();
+    await errors.close();
+    await rm(results.path, { force: true });
+    await rm(errors.path, { force: true });
+  }
+}

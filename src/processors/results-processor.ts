@@ -1,0 +1,145 @@
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { Deps } from '../deps.js';
+import { readLines } from '../lib/jsonl.js';
+import { LineFileWriter } from '../lib/line-file-writer.js';
+import { parseOutputForRun } from '../runs/parse-output-for-run.js';
+import { errorResultLine, isSuccess, type ResultLine } from '../runs/result-line.js';
+import type { RunRecord, ShardRecord } from '../runs/run-record.js';
+import { storageKeys } from '../runs/storage-keys.js';
+import { enqueueNotifyWhenDone } from './enqueue-notify-when-done.js';
+import { parsePayload, type StageProcessor } from './stage-processor.js';
+
+/** A line of an OpenAI batch output or error file. */
+interface BatchOutputLine {
+  custom_id?: unknown;
+  response?: { status_code?: unknown; body?: unknown } | null;
+  error?: { code?: unknown; message?: unknown } | null;
+}
+
+/**
+ * Results: streams the batch's output and error files, joins each line back
+ * to its item by custom_id, gives every request of the shard exactly one
+ * result line (requests the batch never answered — expired, cancelled,
+ * failed validation — get an error line saying why), and stores the shard's
+ * results under a deterministic key.
+ */
+export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
+  return async (job) => {
+    const ref = parsePayload('results', job.data);
+    const run = await deps.ledger.getRun(ref.runId);
+    const shard = await deps.ledger.getShard(ref.runId, ref.shard);
+    if (run === null || shard === null || shard.generation !== ref.generation) return;
+    if (shard.step === 'stored') {
+      await enqueueNotifyWhenDone(deps, ref.runId);
+      return;
+    }
+    if (shard.step !== 'terminal') return;
+
+    const items = await loadManifest(deps, run, ref.shard);
+    const local = new LineFileWriter(path.join(deps.workDir, `${ref.runId}-s${ref.shard}-g${ref.generation}-results.ndjson`));
+    const answered = new Set<string>();
+    let succeeded = 0;
+    let failed = 0;
+    const emit = async (line: ResultLine): Promise<void> => {
+      if (answered.has(line.custom_id)) return;
+      answered.add(line.custom_id);
+      if (isSuccess(line)) succeeded += 1;
+      else failed += 1;
+      await local.write(JSON.stringify(line));
+      if ((succeeded + failed) % 1000 === 0) await job.updateProgress({ lines: succeeded + failed, of: shard.requests });
+    };
+    try {
+      for (const fileId of [shard.output_file_id, shard.error_file_id]) {
+        if (fileId === null) continue;
+        for await (const raw of readLines(await downloadFile(deps, fileId))) {
+          const line = JSON.parse(raw) as BatchOutputLine;
+          if (typeof line.custom_id !== 'string') continue;
+          await emit(toResultLine(run, line, items.get(line.custom_id) ?? null));
+        }
+      }
+      const lineErrors = await validationErrorsByLine(deps, shard);
+      let lineNumber = 0;
+      for await (const raw of readLines(await deps.storage.get(storageKeys.shardRequests(ref.runId, ref.shard, ref.generation)))) {
+        lineNumber += 1;
+        const customId = (JSON.parse(raw) as { custom_id: string }).custom_id;
+        if (answered.has(customId)) continue;
+        await emit(errorResultLine(customId, items.get(customId) ?? null, lineErrors.get(lineNumber) ?? unansweredReason(shard)));
+      }
+      await local.close();
+      await deps.storage.put(storageKeys.shardResults(ref.runId, ref.shard, ref.generation), createReadStream(local.path));
+    } finally {
+      await local.close();
+      await rm(local.path, { force: true });
+    }
+    await deps.ledger.updateShard(ref.runId, ref.shard, { step: ['terminal'], generation: [ref.generation] }, { step: 'stored', succeeded, failed });
+    deps.logger.info({ run_id: ref.runId, shard: ref.shard, succeeded, failed }, 'shard results stored');
+    await enqueueNotifyWhenDone(deps, ref.runId);
+  };
+}
+
+async function downloadFile(deps: Deps, fileId: string): Promise<Readable> {
+  const response = await deps.openai.files.content(fileId);
+  if (response.body === null) return Readable.from([]);
+  return Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+}
+
+/** custom_id → the item's reference, for the result lines (items runs only). */
+async function loadManifest(deps: Deps, run: RunRecord, shard: number): Promise<Map<string, unknown>> {
+  const items = new Map<string, unknown>();
+  if (run.input_kind !== 'items') return items;
+  for await (const raw of readLines(await deps.storage.get(storageKeys.shardManifest(run.id, shard)))) {
+    const entry = JSON.parse(raw) as { custom_id: string; item: unknown };
+    items.set(entry.custom_id, entry.item);
+  }
+  return items;
+}
+
+function toResultLine(run: RunRecord, line: BatchOutputLine, item: unknown): ResultLine {
+  const customId = line.custom_id as string;
+  const response = line.response ?? null;
+  if (response !== null && typeof response.status_code === 'number') {
+    const statusCode = response.status_code;
+    if (statusCode < 300 && (line.error === null || line.error === undefined)) {
+      return { custom_id: customId, item, status_code: statusCode, output: { ...parseOutputForRun(run, response.body) }, response: response.body ?? null, error: null };
+    }
+    const bodyError = (response.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+    return {
+      custom_id: customId,
+      item,
+      status_code: statusCode,
+      output: null,
+      response: response.body ?? null,
+      error: { code: String(bodyError?.code ?? `http_${statusCode}`), message: String(bodyError?.message ?? `the request failed with HTTP ${statusCode}`) },
+    };
+  }
+  return errorResultLine(customId, item, { code: String(line.error?.code ?? 'unknown_error'), message: String(line.error?.message ?? 'the batch returned no response for this request') });
+}
+
+/** Why requests the batch never answered have no result, from the batch's end state. */
+function unansweredReason(shard: ShardRecord): { code: string; message: string } {
+  switch (shard.batch_status) {
+    case 'expired':
+      return { code: 'batch_expired', message: 'the batch expired before this request was processed' };
+    case 'cancelled':
+      return shard.error ?? { code: 'batch_cancelled', message: 'the batch was cancelled before this request was processed' };
+    case 'failed':
+      return shard.error ?? { code: 'batch_failed', message: 'the batch failed' };
+    default:
+      return { code: 'missing_result', message: 'the batch completed without a result for this request' };
+  }
+}
+
+/** A batch that failed validation names bad input lines; map each to its own reason. */
+async function validationErrorsByLine(deps: Deps, shard: ShardRecord): Promise<Map<number, { code: string; message: string }>> {
+  const byLine = new Map<number, { code: string; message: string }>();
+  if (shard.batch_status !== 'failed' || shard.batch_id === null) return byLine;
+  const batch = await deps.openai.batches.retrieve(shard.batch_id);
+  for (const error of batch.errors?.data ?? []) {
+    if (typeof error.line === 'number') byLine.set(error.line, { code: error.code ?? 'invalid_request', message: error.message ?? 'rejected by validation' });
+  }
+  return byLine;
+}

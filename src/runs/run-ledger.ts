@@ -1,0 +1,129 @@
+import type { Redis } from 'ioredis';
+import { conditionalUpdate, decodeHash, encodeHash, type HashConditions, type UpdateOutcome } from './conditional-update.js';
+import type { RunRecord, ShardRecord } from './run-record.js';
+
+export interface RunListQuery {
+  pipelineId?: string;
+  /** Only runs whose visible status passes this test (statuses are derived, so filtering happens after reading). */
+  limit: number;
+  /** Cursor: return runs created before this run id. */
+  before?: string;
+}
+
+/**
+ * The run ledger: runs and their shards in Redis (the same instance as
+ * BullMQ, under its own key prefix). Correctness lives here, not in the
+ * queue: every stage reads the ledger first and moves a shard forward only by
+ * compare-and-set, so a job that runs twice finds the work already done.
+ */
+export class RunLedger {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private runKey = (runId: string): string => `${this.prefix}:ledger:run:${runId}`;
+  private shardKey = (runId: string, shard: number): string => `${this.prefix}:ledger:run:${runId}:shard:${shard}`;
+  private shardIndexKey = (runId: string): string => `${this.prefix}:ledger:run:${runId}:shards`;
+  private runsIndexKey = (): string => `${this.prefix}:ledger:runs`;
+  private pipelineRunsKey = (pipelineId: string): string => `${this.prefix}:ledger:pipeline:${pipelineId}:runs`;
+  private batchIndexKey = (): string => `${this.prefix}:ledger:batches`;
+  private notifyClaimKey = (runId: string): string => `${this.prefix}:ledger:run:${runId}:notified`;
+
+  async createRun(run: RunRecord): Promise<void> {
+    const score = Date.parse(run.created_at);
+    const transaction = this.redis.multi().hset(this.runKey(run.id), encodeHash(run)).zadd(this.runsIndexKey(), score, run.id);
+    if (run.pipeline_id !== null) transaction.zadd(this.pipelineRunsKey(run.pipeline_id), score, run.id);
+    await transaction.exec();
+  }
+
+  /** Removes a run that was never handed to a queue (its creation failed half-way). */
+  async forgetRun(runId: string, pipelineId: string | null): Promise<void> {
+    const transaction = this.redis.multi().del(this.runKey(runId)).zrem(this.runsIndexKey(), runId);
+    if (pipelineId !== null) transaction.zrem(this.pipelineRunsKey(pipelineId), runId);
+    await transaction.exec();
+  }
+
+  async getRun(runId: string): Promise<RunRecord | null> {
+    const fields = await this.redis.hgetall(this.runKey(runId));
+    return Object.keys(fields).length === 0 ? null : decodeHash<RunRecord>(fields);
+  }
+
+  async updateRun(runId: string, patch: Partial<RunRecord>, conditions: HashConditions<RunRecord> = {}): Promise<UpdateOutcome> {
+    return conditionalUpdate<RunRecord>(this.redis, this.runKey(runId), conditions, { ...patch, updated_at: new Date().toISOString() });
+  }
+
+  /** Run ids newest first, a page at a time. */
+  async listRunIds(query: { pipelineId?: string; before?: string; count: number }): Promise<string[]> {
+    const key = query.pipelineId === undefined ? this.runsIndexKey() : this.pipelineRunsKey(query.pipelineId);
+    let maxScore = '+inf';
+    if (query.before !== undefined) {
+      const score = await this.redis.zscore(key, query.before);
+      if (score === null) return [];
+      maxScore = `(${score}`;
+    }
+    return this.redis.zrevrangebyscore(key, maxScore, '-inf', 'LIMIT', 0, query.count);
+  }
+
+  /** Records a shard once; a rebuild that reaches the same shard keeps the first record. */
+  async addShard(runId: string, shard: ShardRecord): Promise<boolean> {
+    const key = this.shardKey(runId, shard.shard);
+    const [[, created]] = (await this.redis
+      .multi()
+      .hsetnx(key, 'shard', JSON.stringify(shard.shard))
+      .sadd(this.shardIndexKey(runId), String(shard.shard))
+      .exec()) as [[Error | null, number], [Error | null, number]];
+    if (created === 1) await this.redis.hset(key, encodeHash(shard));
+    return created === 1;
+  }
+
+  async getShard(runId: string, shard: number): Promise<ShardRecord | null> {
+    const fields = await this.redis.hgetall(this.shardKey(runId, shard));
+    return fields['step'] === undefined ? null : decodeHash<ShardRecord>(fields);
+  }
+
+  async getShards(runId: string): Promise<ShardRecord[]> {
+    const members = await this.redis.smembers(this.shardIndexKey(runId));
+    const numbers = members.map(Number).sort((a, b) => a - b);
+    if (numbers.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const shard of numbers) pipeline.hgetall(this.shardKey(runId, shard));
+    const replies = (await pipeline.exec()) ?? [];
+    return replies
+      .map(([, fields]) => fields as Record<string, string>)
+      .filter((fields) => fields['step'] !== undefined)
+      .map((fields) => decodeHash<ShardRecord>(fields));
+  }
+
+  /** Moves a shard forward only if it is where the caller believes it is (compare-and-set). */
+  async updateShard(
+    runId: string,
+    shard: number,
+    conditions: HashConditions<ShardRecord>,
+    patch: Partial<ShardRecord>,
+  ): Promise<UpdateOutcome> {
+    return conditionalUpdate<ShardRecord>(this.redis, this.shardKey(runId, shard), conditions, patch);
+  }
+
+  /**
+   * Claims the run's one Slack notification. Only the caller that gets true
+   * posts; a crash after the claim means no post rather than two.
+   */
+  async claimNotification(runId: string, claimant: string): Promise<boolean> {
+    return (await this.redis.set(this.notifyClaimKey(runId), claimant, 'NX')) === 'OK';
+  }
+
+  async notificationClaimed(runId: string): Promise<boolean> {
+    return (await this.redis.exists(this.notifyClaimKey(runId))) === 1;
+  }
+
+  /** Remembers which shard a batch belongs to, so a webhook naming only the batch finds its poll job. */
+  async rememberBatch(batchId: string, ref: { runId: string; shard: number; generation: number }): Promise<void> {
+    await this.redis.hset(this.batchIndexKey(), batchId, JSON.stringify(ref));
+  }
+
+  async findBatch(batchId: string): Promise<{ runId: string; shard: number; generation: number } | null> {
+    const value = await this.redis.hget(this.batchIndexKey(), batchId);
+    return value === null ? null : (JSON.parse(value) as { runId: string; shard: number; generation: number });
+  }
+}

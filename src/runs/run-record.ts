@@ -1,0 +1,100 @@
+import type { SourceDefinition } from '../pipelines/sources/source-definition.js';
+import type { TemplateDefinition } from '../pipelines/templates/template-definition.js';
+
+/** Where a run is, as the API shows it (PRODUCT.md). */
+export const RUN_STATUSES = [
+  'queued', 'collecting', 'building', 'submitting', 'waiting', 'processing', 'notifying',
+  'succeeded', 'partial', 'failed', 'cancelled',
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const FINAL_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'partial', 'failed', 'cancelled'];
+
+/**
+ * What the run record itself stores. Once a run is sharded its visible status
+ * is derived from its shards' steps (no second copy to keep in step); the
+ * phase only says what the shards cannot: before sharding, and the final word.
+ */
+export type RunPhase = 'queued' | 'collecting' | 'building' | 'sharded' | 'succeeded' | 'partial' | 'failed' | 'cancelled';
+
+export interface RunRecord {
+  id: string;
+  pipeline_id: string | null;
+  phase: RunPhase;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+  /** `items`: template + items (POSTed or collected); `requests`: raw batch request lines. */
+  input_kind: 'items' | 'requests';
+  endpoint: string;
+  model: string | null;
+  template: TemplateDefinition | null;
+  /** Items (or request lines) the run was given; known at creation. */
+  items: number;
+  /** Items the template could not turn into a request (not an image, too large…): each has an error result line. */
+  rejected: number;
+  shard_count: number | null;
+  cancel_requested: boolean;
+  error: string | null;
+  results_url: string | null;
+  errors_url: string | null;
+  /** The pipeline source a collected run reads its items' bytes from; null for POSTed items. */
+  source: SourceDefinition | null;
+  /** Per-pipeline Slack destination; null means the service default. */
+  slack_webhook_url: string | null;
+  /** Where the pipeline wants a copy of the results (a storage URL), if anywhere. */
+  output_url: string | null;
+}
+
+/** A shard's step in the ledger; each moves forward only, by compare-and-set. */
+export const SHARD_STEPS = ['planned', 'uploaded', 'creating', 'created', 'terminal', 'stored'] as const;
+export type ShardStep = (typeof SHARD_STEPS)[number];
+
+export interface RequestCounts {
+  total: number;
+  completed: number;
+  failed: number;
+}
+
+export interface ShardRecord {
+  shard: number;
+  generation: number;
+  step: ShardStep;
+  model: string | null;
+  requests: number;
+  bytes: number;
+  estimated_tokens: number;
+  input_file_id: string | null;
+  batch_id: string | null;
+  /** When the `creating` step was entered (ms): bounds the reconciliation listing. */
+  creating_since: number | null;
+  batch_status: string | null;
+  request_counts: RequestCounts | null;
+  output_file_id: string | null;
+  error_file_id: string | null;
+  expires_at: number | null;
+  /** A batch-level failure (validation errors, a submission refused for good). */
+  error: { code: string; message: string } | null;
+  /** Final outcomes of this shard's requests, known once results are stored. */
+  succeeded: number;
+  failed: number;
+  /** Batches of earlier generations of this shard (kept for the record). */
+  previous_batch_ids: string[];
+}
+
+export const newShardRecord = (fields: Pick<ShardRecord, 'shard' | 'model' | 'requests' | 'bytes' | 'estimated_tokens'>): ShardRecord => ({
+  ...fields,
+  generation: 0,
+  step: 'planned',
+  input_file_id: null,
+  batch_id: null,
+  creating_since: null,
+  batch_status: null,
+  request_counts: null,
+  output_file_id: null,
+  error_file_id: null,
+  expires_at: null,
+  error: null,
+  succeeded: 0,
+  failed: 0,
+  previous_batch_ids: [],
+});

@@ -1,0 +1,74 @@
+import type { RunRecord, RunStatus, ShardRecord } from './run-record.js';
+
+/** A run as the HTTP API returns it (PRODUCT.md, "A run"). */
+export interface RunView {
+  id: string;
+  pipeline_id: string | null;
+  status: RunStatus;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+  endpoint: string;
+  model: string | null;
+  counts: { items: number; requests: number; succeeded: number; failed: number };
+  batches: Array<{
+    shard: number;
+    generation: number;
+    batch_id: string | null;
+    input_file_id: string | null;
+    status: string | null;
+    request_counts: { total: number; completed: number; failed: number } | null;
+    output_file_id: string | null;
+    error_file_id: string | null;
+  }>;
+  results_url: string | null;
+  errors_url: string | null;
+  error: string | null;
+}
+
+/**
+ * The visible status of a sharded run follows from its least advanced shard,
+ * so it never needs writing by the stages (and cannot disagree with them).
+ */
+export function deriveRunStatus(run: RunRecord, shards: ShardRecord[]): RunStatus {
+  if (run.phase !== 'sharded') return run.phase;
+  if (shards.length < (run.shard_count ?? 0)) return 'building';
+  const steps = new Set(shards.map((shard) => shard.step));
+  if (steps.has('planned') || steps.has('uploaded') || steps.has('creating')) return 'submitting';
+  if (steps.has('created')) return 'waiting';
+  if (steps.has('terminal')) return 'processing';
+  return 'notifying';
+}
+
+export function toRunView(run: RunRecord, shards: ShardRecord[]): RunView {
+  const requests = shards.reduce((sum, shard) => sum + shard.requests, 0);
+  return {
+    id: run.id,
+    pipeline_id: run.pipeline_id,
+    status: deriveRunStatus(run, shards),
+    created_at: run.created_at,
+    updated_at: run.updated_at,
+    finished_at: run.finished_at,
+    endpoint: run.endpoint,
+    model: run.model,
+    counts: {
+      items: run.items,
+      requests,
+      succeeded: shards.reduce((sum, shard) => sum + shard.succeeded, 0),
+      failed: run.rejected + shards.reduce((sum, shard) => sum + shard.failed, 0),
+    },
+    batches: shards.map((shard) => ({
+      shard: shard.shard,
+      generation: shard.generation,
+      batch_id: shard.batch_id,
+      input_file_id: shard.input_file_id,
+      status: shard.batch_status ?? (shard.step === 'planned' || shard.step === 'uploaded' ? 'pending' : null),
+      request_counts: shard.request_counts,
+      output_file_id: shard.output_file_id,
+      error_file_id: shard.error_file_id,
+    })),
+    results_url: run.results_url,
+    errors_url: run.errors_url,
+    error: run.error,
+  };
+}

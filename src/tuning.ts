@@ -1,0 +1,39 @@
+/**
+ * Timings and sizes the stages run by. Production uses the defaults; tests
+ * and the demo shrink the waits so a run finishes in seconds.
+ */
+export interface Tuning {
+  /** First status check after a batch is created, then doubling up to pollMaxMs. */
+  pollInitialMs: number;
+  pollMaxMs: number;
+  /** Checks tighten to at most this interval within an hour of expires_at. */
+  pollNearExpiryMs: number;
+  /** How far past expires_at a batch may stay non-terminal before the run gives up on it. */
+  pollDeadlineMarginMs: number;
+  /** Shard limits: OpenAI's (50,000 requests; just under 200 MB). */
+  shardMaxRequests: number;
+  shardMaxBytes: number;
+  /** How far back submission reconciliation looks for a batch it may already have created. */
+  reconcileWindowMs: number;
+  /** Timeout of one OpenAI API call. */
+  openaiTimeoutMs: number;
+}
+
+export const defaultTuning: Tuning = {
+  pollInitialMs: 10_000,
+  pollMaxMs: 5 * 60_000,
+  pollNearExpiryMs: 60_000,
+  pollDeadlineMarginMs: 2 * 3600_000,
+  shardMaxRequests: 50_000,
+  shardMaxBytes: 199 * 1024 * 1024,
+  reconcileWindowMs: 6 * 3600_000,
+  openaiTimeoutMs: 120_000,
+};
+
+/** Fast timings for the demo and the test suites: the emulator answers in seconds or at once. */
+export const quickTuning: Tuning = {
+  ...defaultTuning,
+  pollInitialMs: 100,
+  pollMaxMs: 1_000,
+  pollNearExpiryMs: 500,
+};

@@ -1,0 +1,44 @@
+import { Worker, type Job } from 'bullmq';
+import type { Deps } from './deps.js';
+import { createProcessors } from './processors/create-processors.js';
+import { defaultConcurrency } from './queues/queue-options.js';
+import { QUEUE_NAMES, type QueueName } from './queues/queue-names.js';
+import { workerConnection } from './queues/redis-connection.js';
+
+export interface WorkerOptions {
+  concurrency?: Partial<Record<QueueName, number>>;
+  /** Cap on batch status checks per second across every worker process (BullMQ's global rate limiter). */
+  pollsPerSecond?: number;
+  queues?: readonly QueueName[];
+}
+
+export interface RunningWorkers {
+  workers: Worker[];
+  /** Stops taking jobs and waits for running ones to finish (or hands them back when the grace period ends). */
+  close(): Promise<void>;
+}
+
+export function startWorkers(deps: Deps, options: WorkerOptions = {}): RunningWorkers {
+  const processors = createProcessors(deps);
+  const names = options.queues ?? QUEUE_NAMES;
+  const workers = names.map((name) => {
+    const processor = processors[name] as (job: Job, token?: string) => Promise<void>;
+    const worker = new Worker(name, processor, {
+      connection: workerConnection(deps.config.REDIS_URL),
+      prefix: deps.config.BATCHLINE_PREFIX,
+      concurrency: options.concurrency?.[name] ?? defaultConcurrency[name],
+      ...(name === 'poll' ? { limiter: { max: options.pollsPerSecond ?? 20, duration: 1000 } } : {}),
+    });
+    worker.on('failed', (job, error) => {
+      deps.logger.warn({ queue: name, job_id: job?.id, attempts: job?.attemptsMade, err: error.message }, 'job attempt failed');
+    });
+    worker.on('error', (error) => deps.logger.error({ queue: name, err: error.message }, 'worker error'));
+    return worker;
+  });
+  return {
+    workers,
+    async close() {
+      await Promise.all(workers.map((worker) => worker.close()));
+    },
+  };
+}
