@@ -38,18 +38,24 @@ export class LocalStorage implements ObjectStorage {
   async get(key: string): Promise<Readable> {
     const file = this.pathOf(key);
     try {
-      await stat(file);
-    } catch {
-      throw new StorageNotFoundError(key);
+      if (!(await stat(file)).isFile()) throw new StorageNotFoundError(key);
+    } catch (error) {
+      // Only absence is "not found"; a permission error must surface as itself.
+      if (isMissing(error)) throw new StorageNotFoundError(key);
+      throw error;
     }
     return createReadStream(file);
   }
 
   async size(key: string): Promise<number | null> {
+    // Resolved outside the try: a key escaping the root is refused, not reported as absent.
+    const file = this.pathOf(key);
     try {
-      return (await stat(this.pathOf(key))).size;
-    } catch {
-      return null;
+      const info = await stat(file);
+      return info.isFile() ? info.size : null;
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
     }
   }
 
@@ -89,4 +95,8 @@ export class LocalStorage implements ObjectStorage {
       }
     }
   }
+}
+
+function isMissing(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'ENOTDIR');
 }
