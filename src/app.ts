@@ -1,0 +1,44 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Deps } from './deps.js';
+import { createApiAuth } from './routes/api-auth.js';
+import { errorHandler } from './routes/error-handler.js';
+import { healthRoutes } from './routes/health-routes.js';
+import { runsRoutes } from './routes/runs-routes.js';
+
+/**
+ * Builds the HTTP API over the given clients without listening, so tests
+ * drive it with app.inject() and server.ts decides where it listens.
+ */
+export async function buildApp(deps: Deps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: false,
+    // Behind a proxy the client address comes from X-Forwarded-For only when the deployment says so.
+    trustProxy: false,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }));
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'batchline', description: 'Recurring LLM batch pipelines on the OpenAI Batch API', version: '0.1.0' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const auth = createApiAuth(deps.config.API_TOKENS);
+  await app.register(async (api) => {
+    api.addHook('onRequest', auth);
+    await api.register(runsRoutes(deps));
+  });
+  await app.register(healthRoutes(deps));
+  return app;
+}

@@ -1,0 +1,36 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ApiError } from '../lib/api-error.js';
+import { formatPath } from '../lib/format-zod-error.js';
+import { StorageNotFoundError } from '../storage/object-storage.js';
+
+const send = (reply: FastifyReply, status: number, code: string, message: string) => reply.code(status).send({ error: { code, message } });
+
+/** Every failure becomes `{ error: { code, message } }`; only unexpected ones are logged as errors. */
+export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (error instanceof ApiError) return send(reply, error.statusCode, error.code, error.message);
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const message = error.validation
+      .map((issue) => `${formatPath(issue.instancePath.split('/').filter(Boolean), error.validationContext ?? '')}: ${issue.message}`)
+      .join('; ');
+    return send(reply, 400, 'invalid_request', message);
+  }
+  if (error.validation !== undefined) return send(reply, 400, 'invalid_request', error.message);
+  if (error instanceof StorageNotFoundError) return send(reply, 404, 'not_found', 'the stored object no longer exists');
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return send(reply, 413, 'body_too_large', 'the body is larger than this route accepts; send large runs as NDJSON');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return send(reply, 415, 'unsupported_media_type', `unsupported Content-Type ${request.headers['content-type'] ?? '(none)'}`);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return send(reply, 400, 'invalid_json', 'the JSON body is empty');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return send(reply, 400, 'invalid_json', `the body is not valid JSON: ${error.message}`);
+    default:
+      break;
+  }
+  if (error.statusCode === 429) return send(reply, 429, 'rate_limited', error.message);
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return send(reply, error.statusCode, 'invalid_request', error.message);
+  request.log.error({ err: error }, 'request failed');
+  return send(reply, 500, 'internal_error', 'an internal error occurred; it has been logged');
+}

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { RUN_STATUSES } from '../runs/run-record.js';
+
+export const runViewSchema = z
+  .object({
+    id: z.string(),
+    pipeline_id: z.string().nullable(),
+    status: z.enum(RUN_STATUSES),
+    created_at: z.string(),
+    updated_at: z.string(),
+    finished_at: z.string().nullable(),
+    endpoint: z.string(),
+    model: z.string().nullable(),
+    counts: z.object({ items: z.number(), requests: z.number(), succeeded: z.number(), failed: z.number() }),
+    batches: z.array(
+      z.object({
+        shard: z.number(),
+        generation: z.number(),
+        batch_id: z.string().nullable(),
+        input_file_id: z.string().nullable(),
+        status: z.string().nullable(),
+        request_counts: z.object({ total: z.number(), completed: z.number(), failed: z.number() }).nullable(),
+        output_file_id: z.string().nullable(),
+        error_file_id: z.string().nullable(),
+      }),
+    ),
+    results_url: z.string().nullable(),
+    errors_url: z.string().nullable(),
+    error: z.string().nullable(),
+  })
+  .describe('Run');
+
+export const runIdParamsSchema = z.strictObject({ id: z.string().regex(/^run_[A-Za-z0-9]+$/, 'not a run id') });
+
+export const listRunsQuerySchema = z.strictObject({
+  pipeline: z.string().min(1).optional(),
+  status: z.enum(RUN_STATUSES).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  before: z.string().optional(),
+});
+
+export const ndjsonRunQuerySchema = z.strictObject({
+  endpoint: z.string().optional(),
+});

@@ -1,0 +1,146 @@
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Deps } from '../deps.js';
+import { ApiError, badRequest } from '../lib/api-error.js';
+import { BATCH_ENDPOINTS } from '../lib/batch-limits.js';
+import { readLines } from '../lib/jsonl.js';
+import { LineFileWriter } from '../lib/line-file-writer.js';
+import { endpointOfTemplate, modelOf } from '../pipelines/templates/template-definition.js';
+import { cancelRun } from '../runs/cancel-run.js';
+import { createRun } from '../runs/create-run.js';
+import { RequestLineValidator } from '../runs/request-line-validator.js';
+import { FINAL_RUN_STATUSES, type RunStatus } from '../runs/run-record.js';
+import { parseRunBody, runBodySchema } from '../runs/run-request.js';
+import { getRunView, listRunViews } from '../runs/run-queries.js';
+import { storageKeys } from '../runs/storage-keys.js';
+import { errorResponses } from './error-schema.js';
+import { listRunsQuerySchema, ndjsonRunQuerySchema, runIdParamsSchema, runViewSchema } from './run-schemas.js';
+import { resolvePipelineRun } from './resolve-pipeline-run.js';
+
+export const NDJSON = 'application/x-ndjson';
+/** JSON bodies are held in memory to validate; anything bigger belongs in the NDJSON form, which streams. */
+export const JSON_RUN_BODY_LIMIT = 64 * 1024 * 1024;
+
+export function runsRoutes(deps: Deps): FastifyPluginAsyncZod {
+  return async (app) => {
+    // The NDJSON form is handed over as the raw request stream: never buffered, never parsed whole.
+    app.addContentTypeParser(NDJSON, (_request, payload, done) => done(null, payload));
+
+    app.post(
+      '/v1/runs',
+      {
+        bodyLimit: JSON_RUN_BODY_LIMIT,
+        // The form is chosen by its fields and validated in parseRunBody for precise messages; the schema is for the docs.
+        validatorCompiler: ({ httpPart }) => (httpPart === 'body' ? (data: unknown) => ({ value: data }) : (data: unknown) => ndjsonRunQuerySchema.safeParse(data).success ? { value: data } : { error: new Error('querystring: only "endpoint" is accepted') }),
+        schema: {
+          summary: 'Start an ad-hoc run',
+          description: `JSON: { template, items } | { pipeline, items } | { endpoint, requests }. Or an NDJSON stream of request lines with Content-Type ${NDJSON} and ?endpoint=.`,
+          tags: ['runs'],
+          querystring: ndjsonRunQuerySchema,
+          body: runBodySchema,
+          response: { 202: runViewSchema, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const contentType = request.headers['content-type'] ?? '';
+        const run = contentType.startsWith(NDJSON)
+          ? await acceptNdjsonRun(deps, request.body as unknown as Readable, request.query.endpoint)
+          : await acceptJsonRun(deps, request.body);
+        return reply.code(202).send(await getRunView(deps, run.id));
+      },
+    );
+
+    app.get(
+      '/v1/runs',
+      { schema: { summary: 'List runs, newest first', tags: ['runs'], querystring: listRunsQuerySchema, response: { 200: z.object({ object: z.literal('list'), data: z.array(runViewSchema), has_more: z.boolean(), next_before: z.string().nullable() }), ...errorResponses } } },
+      async (request) => {
+        const { pipeline, status, limit, before } = request.query;
+        return { object: 'list' as const, ...(await listRunViews(deps, { pipelineId: pipeline, status, limit, before })) };
+      },
+    );
+
+    app.get(
+      '/v1/runs/:id',
+      { schema: { summary: 'One run', tags: ['runs'], params: runIdParamsSchema, response: { 200: runViewSchema, ...errorResponses } } },
+      async (request) => getRunView(deps, request.params.id),
+    );
+
+    app.get(
+      '/v1/runs/:id/results',
+      { schema: { summary: 'The run\'s joined results as NDJSON, one line per request', tags: ['runs'], params: runIdParamsSchema, produces: [NDJSON] } },
+      async (request, reply) => {
+        const view = await getRunView(deps, request.params.id);
+        if (!FINAL_RUN_STATUSES.includes(view.status as RunStatus) || view.results_url === null) {
+          throw new ApiError(409, 'results_not_ready', `run ${view.id} is ${view.status}; results are available once it has ended`);
+        }
+        const stream = await deps.storage.get(storageKeys.runResults(view.id));
+        return reply.type(NDJSON).send(stream);
+      },
+    );
+
+    app.post(
+      '/v1/runs/:id/cancel',
+      { schema: { summary: 'Cancel the run\'s batches that are not terminal', tags: ['runs'], params: runIdParamsSchema, response: { 202: runViewSchema, ...errorResponses } } },
+      async (request, reply) => {
+        await cancelRun(deps, request.params.id);
+        return reply.code(202).send(await getRunView(deps, request.params.id));
+      },
+    );
+  };
+}
+
+async function acceptJsonRun(deps: Deps, body: unknown) {
+  const parsed = parseRunBody(body);
+  if (parsed.kind === 'requests') {
+    return createRun(deps, { pipeline_id: null, input_kind: 'requests', endpoint: parsed.endpoint, model: parsed.model, template: null, source: null, slack_webhook_url: null, output_url: null }, async (_runId, key) => {
+      await deps.storage.put(key, parsed.requests.map((line) => `${JSON.stringify(line)}\n`).join(''));
+      return { count: parsed.requests.length };
+    });
+  }
+  const { spec, items } = parsed.kind === 'pipeline' ? await resolvePipelineRun(deps, parsed.pipelineId, parsed.items) : { spec: { pipeline_id: null, template: parsed.template, slack_webhook_url: null, output_url: null }, items: parsed.items };
+  return createRun(
+    deps,
+    { ...spec, input_kind: 'items', endpoint: endpointOfTemplate(spec.template), model: modelOf(spec.template), source: null },
+    async (_runId, key) => {
+      await deps.storage.put(key, items.map((item) => `${JSON.stringify(item)}\n`).join(''));
+      return { count: items.length };
+    },
+  );
+}
+
+/** Streams request lines to a local file, validating each as it passes, then to storage. */
+async function acceptNdjsonRun(deps: Deps, stream: Readable, endpoint: string | undefined) {
+  if (endpoint === undefined || !(BATCH_ENDPOINTS as readonly string[]).includes(endpoint)) {
+    stream.resume();
+    throw badRequest('invalid_request', `?endpoint= is required with ${NDJSON} and must be one of ${BATCH_ENDPOINTS.join(', ')}`);
+  }
+  const validator = new RequestLineValidator(endpoint);
+  return createRun(deps, { pipeline_id: null, input_kind: 'requests', endpoint, model: null, template: null, source: null, slack_webhook_url: null, output_url: null }, async (runId, key) => {
+    const local = new LineFileWriter(path.join(deps.workDir, `${runId}-upload.jsonl`));
+    try {
+      let lineNumber = 0;
+      for await (const raw of readLines(stream)) {
+        lineNumber += 1;
+        let value: unknown;
+        try {
+          value = JSON.parse(raw);
+        } catch {
+          throw badRequest('invalid_json_line', `line ${lineNumber} is not valid JSON`);
+        }
+        validator.check(value, `line ${lineNumber}`);
+        await local.write(raw.trim());
+      }
+      if (validator.count === 0) throw badRequest('invalid_request', 'the NDJSON body holds no request lines');
+      await local.close();
+      await deps.storage.put(key, createReadStream(local.path));
+      return { count: validator.count, model: validator.runModel };
+    } finally {
+      await local.close();
+      await rm(local.path, { force: true });
+    }
+  });
+}

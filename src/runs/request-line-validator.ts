@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { badRequest } from '../lib/api-error.js';
+import { formatZodError } from '../lib/format-zod-error.js';
+
+/** A batch request line as OpenAI's input file takes it. */
+export const requestLineSchema = z.strictObject({
+  custom_id: z.string().min(1).max(512),
+  method: z.literal('POST'),
+  url: z.string().min(1),
+  body: z.looseObject({ model: z.string().min(1) }),
+});
+export type RequestLine = z.infer<typeof requestLineSchema>;
+
+/**
+ * Checks raw request lines one at a time, as they arrive, against what
+ * OpenAI's validation would reject later — a malformed line, a duplicate
+ * custom_id, a url other than the run's endpoint, a second model — so a run
+ * is refused up front with the line named instead of failing hours later.
+ */
+export class RequestLineValidator {
+  private readonly customIds = new Map<string, number>();
+  private model: string | null = null;
+  count = 0;
+
+  constructor(private readonly endpoint: string) {}
+
+  /** Validates one line (already JSON-parsed); label names it in errors, e.g. `requests[4]` or `line 5`. */
+  check(value: unknown, label: string): RequestLine {
+    const parsed = requestLineSchema.safeParse(value);
+    if (!parsed.success) throw badRequest('invalid_request_line', formatZodError(parsed.error, label));
+    const line = parsed.data;
+    if (line.url !== this.endpoint) {
+      throw badRequest('endpoint_mismatch', `${label}.url is "${line.url}" but the run's endpoint is "${this.endpoint}"`);
+    }
+    const earlier = this.customIds.get(line.custom_id);
+    if (earlier !== undefined) {
+      throw badRequest('duplicate_custom_id', `${label}.custom_id "${line.custom_id}" repeats request ${earlier + 1}; custom_id must be unique within a run`);
+    }
+    this.customIds.set(line.custom_id, this.count);
+    if (this.model === null) this.model = line.body.model;
+    else if (line.body.model !== this.model) {
+      throw badRequest('multiple_models', `${label}.body.model is "${line.body.model}" but earlier requests use "${this.model}"; a run's requests must use one model`);
+    }
+    this.count += 1;
+    return line;
+  }
+
+  get runModel(): string | null {
+    return this.model;
+  }
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { badRequest } from '../lib/api-error.js';
+import { BATCH_ENDPOINTS } from '../lib/batch-limits.js';
+import { formatZodError } from '../lib/format-zod-error.js';
+import { customIdFor } from '../pipelines/templates/item-identity.js';
+import { lookupPath } from '../pipelines/templates/render-placeholders.js';
+import { placeholdersOf, templateDefinitionSchema, type TemplateDefinition } from '../pipelines/templates/template-definition.js';
+import { RequestLineValidator, requestLineSchema, type RequestLine } from './request-line-validator.js';
+
+/** Most items one JSON body may carry; larger runs come as NDJSON or from a pipeline source. */
+export const MAX_ITEMS_PER_BODY = 100_000;
+
+const itemsSchema = z.array(z.record(z.string(), z.unknown())).min(1, 'must hold at least one item').max(MAX_ITEMS_PER_BODY);
+
+export const templateRunBodySchema = z.strictObject({ template: templateDefinitionSchema, items: itemsSchema });
+export const pipelineRunBodySchema = z.strictObject({ pipeline: z.string().min(1), items: itemsSchema });
+export const requestsRunBodySchema = z.strictObject({
+  endpoint: z.enum(BATCH_ENDPOINTS),
+  requests: z.array(requestLineSchema).min(1, 'must hold at least one request').max(MAX_ITEMS_PER_BODY),
+});
+/** For the OpenAPI document: the three JSON forms of POST /v1/runs. */
+export const runBodySchema = z.union([templateRunBodySchema, pipelineRunBodySchema, requestsRunBodySchema]);
+
+export type ParsedRunBody =
+  | { kind: 'template'; template: TemplateDefinition; items: Array<Record<string, unknown>> }
+  | { kind: 'pipeline'; pipelineId: string; items: Array<Record<string, unknown>> }
+  | { kind: 'requests'; endpoint: string; model: string | null; requests: RequestLine[] };
+
+/**
+ * Picks the form by its distinguishing field and validates against that
+ * form alone, so the message names the real problem instead of "matches no
+ * variant of a union".
+ */
+export function parseRunBody(body: unknown): ParsedRunBody {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw badRequest('invalid_request', 'the body must be a JSON object: { template, items }, { pipeline, items } or { endpoint, requests }');
+  }
+  if ('requests' in body || 'endpoint' in body) return parseRequestsRun(body);
+  if ('pipeline' in body) {
+    const parsed = parse(pipelineRunBodySchema, body);
+    return { kind: 'pipeline', pipelineId: parsed.pipeline, items: parsed.items };
+  }
+  if ('template' in body) {
+    const parsed = parse(templateRunBodySchema, body);
+    checkItems(parsed.template, parsed.items);
+    return { kind: 'template', template: parsed.template, items: parsed.items };
+  }
+  throw badRequest('invalid_request', 'the body needs "template" and "items", "pipeline" and "items", or "endpoint" and "requests"');
+}
+
+function parseRequestsRun(body: object): ParsedRunBody {
+  // Validate the envelope first, then each line with the same rules as the NDJSON form.
+  const envelope = parse(z.strictObject({ endpoint: requestsRunBodySchema.shape.endpoint, requests: z.array(z.unknown()).min(1, 'must hold at least one request').max(MAX_ITEMS_PER_BODY) }), body);
+  const validator = new RequestLineValidator(envelope.endpoint);
+  const requests = envelope.requests.map((request, index) => validator.check(request, `requests[${index}]`));
+  return { kind: 'requests', endpoint: envelope.endpoint, model: validator.runModel, requests };
+}
+
+/**
+ * Refuses items the template cannot use at all: a placeholder an item does
+ * not provide, or two items that would share a custom_id.
+ */
+export function checkItems(template: TemplateDefinition, items: ReadonlyArray<Record<string, unknown>>): void {
+  const placeholders = placeholdersOf(template);
+  const seen = new Map<string, number>();
+  items.forEach((item, index) => {
+    for (const placeholder of placeholders) {
+      if (!lookupPath(item, placeholder).found) {
+        throw badRequest('missing_field', `items[${index}] has no field "${placeholder}" for the placeholder {{${placeholder}}}`);
+      }
+    }
+    const customId = customIdFor(item, index, template);
+    const earlier = seen.get(customId);
+    if (earlier !== undefined) throw badRequest('duplicate_custom_id', `items[${index}] and items[${earlier}] share the id "${customId}"; item ids must be unique within a run`);
+    seen.set(customId, index);
+  });
+}
+
+function parse<Schema extends z.ZodType>(schema: Schema, body: unknown): z.infer<Schema> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw badRequest('invalid_request', formatZodError(parsed.error));
+  return parsed.data;
+}

@@ -1,0 +1,67 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import { loadConfig, type Config } from './config.js';
+import { createDeps, type Deps, type DepsOverrides } from './deps.js';
+import { createLogger, type Logger } from './lib/logger.js';
+import { checkRedisRequirements } from './queues/redis-requirements.js';
+import { startWorkers, type RunningWorkers, type WorkerOptions } from './workers.js';
+
+export type Role = 'api' | 'worker' | 'all';
+
+export interface RunningService {
+  deps: Deps;
+  app: FastifyInstance | null;
+  workers: RunningWorkers | null;
+  /** Where the API listens, when this process serves it. */
+  url: string | null;
+  /** Graceful: stop taking HTTP requests, let running jobs finish or hand back, close queues and Redis. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  role: Role;
+  config?: Config;
+  logger?: Logger;
+  overrides?: DepsOverrides;
+  workerOptions?: WorkerOptions;
+}
+
+/** Process entry: config → deps → API and/or workers by role. */
+export async function startService(options: StartOptions): Promise<RunningService> {
+  const config = options.config ?? loadConfig();
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const deps = await createDeps(config, logger, options.overrides);
+  let app: FastifyInstance | null = null;
+  let workers: RunningWorkers | null = null;
+  let url: string | null = null;
+  try {
+    await checkRedisRequirements(deps.redis, { allowEphemeral: config.BATCHLINE_ALLOW_EPHEMERAL_REDIS, logger });
+    if (options.role !== 'api') workers = startWorkers(deps, options.workerOptions);
+    if (options.role !== 'worker') {
+      if (config.API_TOKENS.length === 0) logger.warn('API_TOKENS is not set: the API and the board accept loopback callers only');
+      app = await buildApp(deps);
+      url = await app.listen({ host: config.HOST, port: config.PORT });
+      logger.info({ url }, 'batchline API listening');
+    }
+  } catch (error) {
+    await app?.close();
+    await workers?.close();
+    await deps.close();
+    throw error;
+  }
+  let stopping: Promise<void> | null = null;
+  return {
+    deps,
+    app,
+    workers,
+    url,
+    stop() {
+      stopping ??= (async () => {
+        await app?.close();
+        await workers?.close();
+        await deps.close();
+      })();
+      return stopping;
+    },
+  };
+}
