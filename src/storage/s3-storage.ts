@@ -33,14 +33,6 @@ export class S3Storage implements ObjectStorage {
   }
 
   async put(key: string, body: Readable | Buffer | string): Promise<void> {
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: this.objectKey(key), Body: body },
-      partSize: PART_SIZE,
-      queueSize: QUEUE_SIZE,
-      // Abort the multipart upload on any failure, so no parts are billed and no object appears.
-      leavePartsOnError: false,
-    });
     // When the source breaks, the uploader aborts the multipart upload; if that
     // abort fails too, its error would replace the source's. Keep the cause.
     let sourceError: unknown;
@@ -49,9 +41,17 @@ export class S3Storage implements ObjectStorage {
     };
     if (body instanceof Readable) body.once('error', onSourceError);
     try {
+      const upload = new Upload({
+        client: this.client,
+        params: { Bucket: this.bucket, Key: this.objectKey(key), Body: body },
+        partSize: PART_SIZE,
+        queueSize: QUEUE_SIZE,
+        // Abort the multipart upload on any failure, so no parts are billed and no object appears.
+        leavePartsOnError: false,
+      });
       await upload.done();
     } catch (error) {
-      // The uploader stops reading on failure; release the source (an open file, a socket).
+      // The uploader stops reading on failure (or never started); release the source (an open file, a socket).
       if (body instanceof Readable && !body.destroyed) body.destroy();
       if (sourceError !== undefined && sourceError !== error) {
         if (sourceError instanceof Error && sourceError.cause === undefined) sourceError.cause = error;

@@ -14,7 +14,14 @@ export async function putMany(client: S3Client, bucket: string, objects: readonl
       const object = objects[next++];
       if (object === undefined) continue;
       await client.send(
-        new PutObjectCommand({ Bucket: bucket, Key: object.key, Body: object.body, ContentType: object.contentType }),
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: object.key,
+          Body: object.body,
+          // Stated, because the SDK cannot measure an empty body and warns about it.
+          ContentLength: Buffer.byteLength(object.body),
+          ContentType: object.contentType,
+        }),
       );
     }
   };

@@ -65,6 +65,10 @@ describe('S3Storage against s3rver', () => {
     for (const key of ['', '/abs', '../up', 'a/../b', 'a//b', 'a/./b', 'dir/']) {
       await assert.rejects(storage.put(key, 'x'), /storage key/, key);
     }
+    // A refused stream is released, not left holding a file open.
+    const stream = Readable.from(['x']);
+    await assert.rejects(storage.put('../up', stream), /storage key/);
+    assert.ok(stream.destroyed);
   });
 
   test('a streamed 20 MiB put goes up in parts and comes back byte for byte', async () => {

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { createItemSource } from '../../../src/pipelines/sources/create-item-source.js';
+import type { ItemSource, SourceObject } from '../../../src/pipelines/sources/item-source.js';
+import { LocalItemSource } from '../../../src/pipelines/sources/local-item-source.js';
+import { IMAGE_SUFFIXES } from '../../../src/pipelines/sources/source-definition.js';
+import { StorageNotFoundError } from '../../../src/storage/object-storage.js';
+
+async function listAll(source: ItemSource): Promise<SourceObject[]> {
+  const all: SourceObject[] = [];
+  for await (const page of source.listPages()) all.push(...page);
+  return all;
+}
+
+const keysOf = async (source: ItemSource): Promise<string[]> => (await listAll(source)).map((object) => object.key);
+
+const noS3 = (): never => assert.fail('no S3 client for a local source');
+
+describe('local item source', () => {
+  let base: string;
+  let root: string;
+
+  async function put(key: string, content: string): Promise<void> {
+    const file = path.join(root, key);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, content);
+  }
+
+  beforeEach(async () => {
+    base = await mkdtemp(path.join(tmpdir(), 'batchline-local-source-'));
+    root = path.join(base, 'in');
+    await mkdir(root);
+  });
+  afterEach(async () => {
+    await rm(base, { recursive: true, force: true });
+  });
+
+  test('walks the folder recursively in key order with "/" keys, skipping dotfiles', async () => {
+    await put('b.txt', 'b');
+    await put('a/z.txt', 'az');
+    await put('a/b/c.txt', 'abc');
+    await put('a-c.txt', 'a-c');
+    await put('.hidden', 'no');
+    await put('.git/config', 'no');
+    await put('a/.DS_Store', 'no');
+    await mkdir(path.join(root, 'empty'));
+
+    const objects = await listAll(new LocalItemSource(root));
+    // Full-key order, as S3 lists: "a-c.txt" < "a/…" because "-" < "/".
+    assert.deepEqual(objects.map((object) => object.key), ['a-c.txt', 'a/b/c.txt', 'a/z.txt', 'b.txt']);
+    const abc = objects[1];
+    assert.ok(abc !== undefined);
+    assert.equal(abc.size, 3);
+    assert.match(abc.version, /^3-\d+(\.\d+)?$/);
+    assert.ok(!Number.isNaN(Date.parse(abc.lastModified)));
+    assert.equal(abc.contentType, undefined);
+  });
+
+  test('a relative folder resolves against the working directory', () => {
+    const source = new LocalItemSource('some/in');
+    assert.equal(source.root, path.resolve('some/in'));
+    assert.equal(source.describe(), `local folder ${path.resolve('some/in')}`);
+  });
+
+  test('follows symlinks that stay inside the folder, skips those that leave it, and does not loop', async () => {
+    await put('real/one.txt', '1');
+    await mkdir(path.join(base, 'outside'));
+    await writeFile(path.join(base, 'outside', 'secret.txt'), 'secret');
+    await writeFile(path.join(base, 'outside.txt'), 'secret');
+    await symlink(path.join(root, 'real', 'one.txt'), path.join(root, 'link-file.txt'));
+    await symlink(path.join(root, 'real'), path.join(root, 'link-dir'));
+    await symlink(path.join(base, 'outside'), path.join(root, 'out-dir'));
+    await symlink(path.join(base, 'outside.txt'), path.join(root, 'out-file.txt'));
+    await symlink('../../in', path.join(root, 'real', 'loop'));
+    await symlink(path.join(root, 'nowhere'), path.join(root, 'dangling.txt'));
+
+    const source = new LocalItemSource(root);
+    assert.deepEqual(await keysOf(source), ['link-dir/one.txt', 'link-file.txt', 'real/one.txt']);
+    await assert.rejects(source.open('out-file.txt'), /leads outside/);
+    await assert.rejects(source.open('out-dir/secret.txt'), /leads outside/);
+    assert.equal((await buffer(await source.open('link-file.txt'))).toString(), '1');
+  });
+
+  test('open streams an item; missing, dotted and escaping keys are refused', async () => {
+    await put('docs/article.md', '# Title');
+    const source = new LocalItemSource(root);
+    assert.equal((await buffer(await source.open('docs/article.md'))).toString(), '# Title');
+    await assert.rejects(source.open('docs/missing.md'), StorageNotFoundError);
+    await assert.rejects(source.open('docs'), StorageNotFoundError);
+    for (const key of ['../outside.txt', 'docs/../../x', '/etc/passwd', '.hidden', 'docs//article.md', '']) {
+      await assert.rejects(source.open(key), /not an item key/, key);
+    }
+  });
+
+  test('the version changes when a file changes and stays equal otherwise', async () => {
+    await put('item.txt', 'first');
+    const source = new LocalItemSource(root);
+    const version = async (): Promise<string | undefined> => (await listAll(source))[0]?.version;
+    const first = await version();
+    assert.equal(await version(), first);
+
+    // Same size, later modification time (set explicitly: the clock may not have ticked yet).
+    await put('item.txt', 'FIRST');
+    await utimes(path.join(root, 'item.txt'), new Date(), new Date(Date.now() + 5000));
+    const second = await version();
+    assert.notEqual(second, first);
+
+    // A different size alone is enough.
+    await put('item.txt', 'a longer text');
+    const stamp = new Date(Date.now() + 5000);
+    await utimes(path.join(root, 'item.txt'), stamp, stamp);
+    const third = await version();
+    assert.notEqual(third, second);
+    assert.match(third ?? '', /^13-/);
+  });
+
+  test('lists in pages of 1,000', async () => {
+    await Promise.all(Array.from({ length: 2001 }, (_, i) => put(`d${i % 3}/${String(i).padStart(4, '0')}.txt`, 'x')));
+    const sizes: number[] = [];
+    const keys: string[] = [];
+    for await (const page of new LocalItemSource(root).listPages()) {
+      sizes.push(page.length);
+      keys.push(...page.map((object) => object.key));
+    }
+    assert.deepEqual(sizes, [1000, 1000, 1]);
+    assert.equal(new Set(keys).size, 2001);
+    assert.deepEqual(keys, [...keys].sort());
+  });
+
+  test('a missing folder is a clear error', async () => {
+    await assert.rejects(listAll(new LocalItemSource(path.join(base, 'nope'))), /source folder .*nope does not exist/);
+  });
+
+  test('createItemSource applies suffix and size filters', async () => {
+    await put('photos/cat.PNG', 'png');
+    await put('photos/dog.jpeg', 'jpeg');
+    await put('photos/huge.webp', 'x'.repeat(2000));
+    await put('photos/readme.txt', 'text');
+    await put('photos/pngs/not-an-image.png.txt', 'text');
+
+    const images = createItemSource({ type: 'local', path: root, suffixes: [...IMAGE_SUFFIXES], max_object_bytes: 1000 }, noS3);
+    assert.deepEqual(await keysOf(images), ['photos/cat.PNG', 'photos/dog.jpeg']);
+    assert.equal(images.describe(), `local folder ${root} (suffixes .png .jpg .jpeg .gif .webp, at most 1000 bytes)`);
+    assert.equal((await buffer(await images.open('photos/cat.PNG'))).toString(), 'png');
+
+    const everything = createItemSource({ type: 'local', path: root }, noS3);
+    assert.equal((await keysOf(everything)).length, 5);
+    assert.equal(everything.describe(), `local folder ${root}`);
+  });
+});
