@@ -1,9 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
+import { freePort } from '../../src/lib/free-port.js';
+import { spawnRedisServer } from '../../src/lib/redis-process.js';
+
+export { freePort };
 
 export interface TestRedis {
   url: string;
@@ -17,29 +20,12 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-/** A port the kernel just handed out on loopback (closed again, so a server can take it). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
 /** Starts a real redis-server on a free loopback port, as CI and developers have it installed. */
 export async function startRedis(options: { appendonly?: boolean } = {}): Promise<TestRedis> {
   const dir = await mkdtemp(path.join(tmpdir(), 'batchline-redis-'));
   const port = await freePort();
-  const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir,
-    '--appendonly', options.appendonly === true ? 'yes' : 'no',
-    '--appendfsync', 'always',
-    '--maxmemory-policy', 'noeviction',
-  ];
-  let child = await launch(args, port);
+  const spawnOptions = { port, dir, appendonly: options.appendonly === true };
+  let child = await spawnRedisServer(spawnOptions);
   const handle: TestRedis = {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -48,14 +34,14 @@ export async function startRedis(options: { appendonly?: boolean } = {}): Promis
       return child;
     },
     async kill() {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGKILL');
         await once(child, 'exit');
       }
     },
     async restart() {
       await handle.kill();
-      child = await launch(args, port);
+      child = await spawnRedisServer(spawnOptions);
     },
     async stop() {
       await handle.kill();
@@ -63,32 +49,4 @@ export async function startRedis(options: { appendonly?: boolean } = {}): Promis
     },
   };
   return handle;
-}
-
-async function launch(args: string[], port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  // Redis logs to stdout; wait for its own word that it is ready rather than probing on a timer.
-  const ready = new Promise<void>((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`redis-server on port ${port} was not ready within 10 s:\n${seen}`)), 10_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      seen = (seen + chunk.toString()).slice(-4000);
-      if (seen.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot start redis-server (${error.message}); install it: apt-get install -y redis-server`));
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server exited with ${code}:\n${seen}`));
-    });
-  });
-  await ready;
-  child.stdout?.resume();
-  child.stderr?.resume();
-  return child;
 }
