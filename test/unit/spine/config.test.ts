@@ -1,0 +1,35 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig, requireOpenAIKey } from '../../../src/config.js';
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    const config = loadConfig({});
+    assert.equal(config.REDIS_URL, 'redis://127.0.0.1:6379');
+    assert.equal(config.STORAGE_URL, 'file://./data');
+    assert.equal(config.PORT, 3000);
+    assert.equal(config.HOST, '0.0.0.0');
+    assert.equal(config.LOG_LEVEL, 'info');
+    assert.deepEqual(config.API_TOKENS, []);
+  });
+
+  it('names every bad variable and hides secret values', () => {
+    assert.throws(
+      () => loadConfig({ REDIS_URL: 'http://x', PORT: 'eighty', STORAGE_URL: 'ftp://x', LOG_LEVEL: 'loud', SLACK_WEBHOOK_URL: 'not a url with secret' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        for (const name of ['REDIS_URL', 'PORT', 'STORAGE_URL', 'LOG_LEVEL', 'SLACK_WEBHOOK_URL']) assert.match(error.message, new RegExp(name));
+        assert.doesNotMatch(error.message, /not a url with secret/);
+        return true;
+      },
+    );
+  });
+
+  it('splits API_TOKENS and refuses to start without an OpenAI key unless pointed at an emulator', () => {
+    assert.deepEqual(loadConfig({ API_TOKENS: 'a, b,,c' }).API_TOKENS, ['a', 'b', 'c']);
+    assert.throws(() => requireOpenAIKey(loadConfig({})), /OPENAI_API_KEY is not set/);
+    assert.throws(() => requireOpenAIKey(loadConfig({ OPENAI_BASE_URL: 'https://api.openai.com/v1' })), /OPENAI_API_KEY/);
+    assert.equal(requireOpenAIKey(loadConfig({ OPENAI_BASE_URL: 'http://127.0.0.1:4010/v1' })), 'sk-emulator');
+    assert.equal(requireOpenAIKey(loadConfig({ OPENAI_API_KEY: 'sk-real' })), 'sk-real');
+  });
+});

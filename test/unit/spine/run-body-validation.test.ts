@@ -1,0 +1,71 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ApiError } from '../../../src/lib/api-error.js';
+import { parseRunBody } from '../../../src/runs/run-request.js';
+
+const request = (custom_id: string, overrides: Record<string, unknown> = {}) => ({
+  custom_id,
+  method: 'POST',
+  url: '/v1/chat/completions',
+  body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] },
+  ...overrides,
+});
+
+function rejects(body: unknown, code: string, message: RegExp): void {
+  assert.throws(
+    () => parseRunBody(body),
+    (error: unknown) => {
+      assert.ok(error instanceof ApiError, String(error));
+      assert.equal(error.statusCode, 400);
+      assert.equal(error.code, code);
+      assert.match(error.message, message);
+      return true;
+    },
+  );
+}
+
+describe('POST /v1/runs body validation', () => {
+  it('refuses a body that is not an object or names no form', () => {
+    rejects([1, 2], 'invalid_request', /JSON object/);
+    rejects('text', 'invalid_request', /JSON object/);
+    rejects({ items: [{}] }, 'invalid_request', /"template" and "items"/);
+  });
+
+  it('refuses unknown fields instead of dropping them', () => {
+    rejects({ template: { type: 'summarize' }, items: [{ text: 'a' }], colour: 'red' }, 'invalid_request', /unknown field "colour"/);
+    rejects({ template: { type: 'summarize', temperature: 1 }, items: [{ text: 'a' }] }, 'invalid_request', /template: unknown field "temperature"/);
+    rejects({ endpoint: '/v1/chat/completions', requests: [{ ...request('a'), extra: true }] }, 'invalid_request_line', /requests\[0\]: unknown field "extra"/);
+  });
+
+  it('refuses wrong types and empty item lists', () => {
+    rejects({ template: { type: 'summarize' }, items: [] }, 'invalid_request', /items: must hold at least one item/);
+    rejects({ template: { type: 'summarize' }, items: 'abc' }, 'invalid_request', /items: /);
+    rejects({ template: { type: 'chat', model: 5, prompt: 'x' }, items: [{}] }, 'invalid_request', /template.model/);
+    rejects({ endpoint: '/v1/chat/completions', requests: [] }, 'invalid_request', /requests: must hold at least one request/);
+    rejects({ endpoint: '/v1/nope', requests: [request('a')] }, 'invalid_request', /endpoint/);
+    rejects({ endpoint: '/v1/chat/completions', requests: [request('a', { method: 'GET' })] }, 'invalid_request_line', /requests\[0\].method/);
+  });
+
+  it('refuses duplicate custom_ids, a foreign url and a second model', () => {
+    rejects({ endpoint: '/v1/chat/completions', requests: [request('a'), request('b'), request('a')] }, 'duplicate_custom_id', /requests\[2\].custom_id "a" repeats request 1/);
+    rejects({ endpoint: '/v1/chat/completions', requests: [request('a'), request('b', { url: '/v1/embeddings' })] }, 'endpoint_mismatch', /requests\[1\].url is "\/v1\/embeddings"/);
+    rejects(
+      { endpoint: '/v1/chat/completions', requests: [request('a'), request('b', { body: { model: 'gpt-4o', messages: [] } })] },
+      'multiple_models',
+      /requests\[1\].body.model is "gpt-4o" but earlier requests use "gpt-4o-mini"/,
+    );
+  });
+
+  it('refuses items that share an id or lack a placeholder', () => {
+    rejects({ template: { type: 'summarize' }, items: [{ id: 'x', text: 'a' }, { id: 'x', text: 'b' }] }, 'duplicate_custom_id', /items\[1\] and items\[0\] share the id "x"/);
+    rejects({ template: { type: 'chat', model: 'm', prompt: 'Tell me about {{topic}}' }, items: [{ topic: 'a' }, { subject: 'b' }] }, 'missing_field', /items\[1\] has no field "topic"/);
+  });
+
+  it('accepts each valid form', () => {
+    assert.equal(parseRunBody({ template: { type: 'summarize' }, items: [{ id: 'a', text: 'x' }] }).kind, 'template');
+    assert.equal(parseRunBody({ pipeline: 'p1', items: [{ id: 'a' }] }).kind, 'pipeline');
+    const requests = parseRunBody({ endpoint: '/v1/chat/completions', requests: [request('a'), request('b')] });
+    assert.equal(requests.kind, 'requests');
+    assert.equal(requests.kind === 'requests' ? requests.model : null, 'gpt-4o-mini');
+  });
+});
