@@ -1,0 +1,44 @@
+import { openAsBlob } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type OpenAI from 'openai';
+import type { FileObject } from 'openai/resources/files';
+import { MAX_BATCH_FILE_BYTES } from './batch-limits.js';
+
+export interface UploadBatchFileOptions {
+  /** Seconds after upload that OpenAI deletes the file (3600..2592000); OpenAI's default for batch files is 30 days. */
+  expiresAfterSeconds?: number;
+  signal?: AbortSignal;
+  /** Retries after the first attempt (on 408/409/429/5xx and connection errors); the client's setting when absent. */
+  maxRetries?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * Uploads a JSONL file from disk with purpose "batch", streaming it.
+ *
+ * The file goes to the SDK as a File over a Blob backed by the file on disk
+ * (fs.openAsBlob): nothing is read until the request body is sent, and every
+ * attempt the SDK makes re-reads the file from the start, so a retried upload
+ * is a fresh stream (the SDK cannot retry an upload given as a one-shot
+ * stream, and `toFile()` would buffer the whole file). Memory stays flat only
+ * when the client's fetch streams request bodies: use `nodeHttpFetch`.
+ */
+export async function uploadBatchFile(client: OpenAI, filePath: string, filename: string, options: UploadBatchFileOptions = {}): Promise<FileObject> {
+  if (!filename.toLowerCase().endsWith('.jsonl')) throw new Error(`batch input files must be named *.jsonl (got ${filename})`);
+  const { size } = await stat(filePath);
+  if (size > MAX_BATCH_FILE_BYTES) throw new Error(`${filePath} is ${size} bytes; OpenAI accepts batch files up to ${MAX_BATCH_FILE_BYTES} bytes`);
+  // The blob remembers the file's size and mtime: if the file changes before or during an attempt, reading fails instead of sending a mix.
+  const file = new File([await openAsBlob(filePath)], filename, { type: 'application/jsonl' });
+  return client.files.create(
+    {
+      file,
+      purpose: 'batch',
+      ...(options.expiresAfterSeconds === undefined ? {} : { expires_after: { anchor: 'created_at', seconds: options.expiresAfterSeconds } }),
+    },
+    {
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
+      ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+    },
+  );
+}
