@@ -1,9 +1,13 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import rateLimit from '@fastify/rate-limit';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Deps } from './deps.js';
 import { createApiAuth } from './routes/api-auth.js';
+import { boardRoutes } from './routes/board-routes.js';
+import { metricsRoutes } from './routes/metrics-routes.js';
+import { webhookRoutes } from './routes/webhook-routes.js';
 import { errorHandler } from './routes/error-handler.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { runsRoutes } from './routes/runs-routes.js';
@@ -15,7 +19,6 @@ import { runsRoutes } from './routes/runs-routes.js';
 export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    disableRequestLogging: false,
     // Behind a proxy the client address comes from X-Forwarded-For only when the deployment says so.
     trustProxy: false,
   }).withTypeProvider<ZodTypeProvider>();
@@ -36,9 +39,14 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
 
   const auth = createApiAuth(deps.config.API_TOKENS);
   await app.register(async (api) => {
+    // Per client address, before auth so a flood of bad tokens is limited too; webhooks, health and metrics sit outside this scope.
+    if (deps.config.API_RATE_LIMIT_PER_MINUTE > 0) await api.register(rateLimit, { max: deps.config.API_RATE_LIMIT_PER_MINUTE, timeWindow: 60_000 });
     api.addHook('onRequest', auth);
     await api.register(runsRoutes(deps));
   });
   await app.register(healthRoutes(deps));
+  await app.register(metricsRoutes(deps));
+  await app.register(webhookRoutes(deps));
+  await app.register(boardRoutes(deps));
   return app;
 }

@@ -56,6 +56,14 @@ const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
     .default('batchline'),
+  /** Requests per minute per client on /v1/* (0: no limit); webhooks, health and metrics are not limited. */
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
+  /**
+   * On SIGTERM, how long running jobs may take to finish before they are
+   * handed back to their queue for another worker; keep it below the
+   * orchestrator's own grace period (compose stop_grace_period).
+   */
+  BATCHLINE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(60_000),
   /** Bull Board may retry, remove and promote jobs only when set. */
   BULL_BOARD_WRITABLE: z
     .enum(['0', '1', 'true', 'false'])

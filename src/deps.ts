@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import { requireOpenAIKey } from './config.js';
 import type { Logger } from './lib/logger.js';
 import { nodeHttpFetch } from './lib/node-http-fetch.js';
+import { ServiceMetrics } from './metrics/service-metrics.js';
 import { SlackNotifier } from './notify/slack-notifier.js';
 import { producerConnection, producerRedisOptions } from './queues/redis-connection.js';
 import { closeStageQueues, createStageQueues, type StageQueues } from './queues/stage-queues.js';
@@ -30,6 +31,8 @@ export interface Deps {
   openai: OpenAI;
   slack: SlackNotifier;
   tuning: Tuning;
+  /** Counts of what the stages did, kept in Redis so /metrics on any API process covers every worker. */
+  metrics: ServiceMetrics;
   /** A local folder for shard files on their way to storage and OpenAI. */
   workDir: string;
   close(): Promise<void>;
@@ -69,6 +72,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     openai,
     slack: new SlackNotifier(config.SLACK_WEBHOOK_URL, logger),
     tuning,
+    metrics: new ServiceMetrics(redis, config.BATCHLINE_PREFIX, logger),
     workDir,
     async close() {
       await closeStageQueues(queues);

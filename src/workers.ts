@@ -10,6 +10,8 @@ export interface WorkerOptions {
   /** Cap on batch status checks per second across every worker process (BullMQ's global rate limiter). */
   pollsPerSecond?: number;
   queues?: readonly QueueName[];
+  /** Wraps each stage's processor (tracing, or tests that run every job twice to prove re-runs are safe). */
+  wrapProcessor?: (name: QueueName, processor: (job: Job, token?: string) => Promise<void>) => (job: Job, token?: string) => Promise<void>;
 }
 
 export interface RunningWorkers {
@@ -22,7 +24,8 @@ export function startWorkers(deps: Deps, options: WorkerOptions = {}): RunningWo
   const processors = createProcessors(deps);
   const names = options.queues ?? QUEUE_NAMES;
   const workers = names.map((name) => {
-    const processor = processors[name] as (job: Job, token?: string) => Promise<void>;
+    const stage = processors[name] as (job: Job, token?: string) => Promise<void>;
+    const processor = options.wrapProcessor?.(name, stage) ?? stage;
     const worker = new Worker(name, processor, {
       connection: workerConnection(deps.config.REDIS_URL),
       prefix: deps.config.BATCHLINE_PREFIX,

@@ -70,7 +70,7 @@ async function buildFromItems(
   for await (const line of readLines(await deps.storage.get(storageKeys.itemsInput(run.id)))) {
     const item = JSON.parse(line) as TemplateItem;
     const customId = customIdFor(item, index, template);
-    const itemRef = itemRefOf(item);
+    const itemRef = itemRefOf(item, template);
     index += 1;
     const built = await buildRequestBody(template, item, { openObject });
     if (!built.ok) {

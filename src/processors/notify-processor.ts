@@ -43,7 +43,10 @@ export function createNotifyProcessor(deps: Deps): StageProcessor<'notify'> {
     if (!(await deps.ledger.claimNotification(runId, job.id ?? 'notify'))) return;
     const delivery = await deps.slack.post(runMessage(settled, status, summary, finishedAt), settled.slack_webhook_url);
     if (delivery.delivered) log.info({ status }, 'run finished and announced');
-    else log.error({ reason: delivery.reason }, 'Slack post failed after the claim; not retried, so the run is never announced twice');
+    else {
+      log.error({ reason: delivery.reason }, 'Slack post failed after the claim; not retried, so the run is never announced twice');
+      await deps.metrics.slackFailed();
+    }
   };
 }
 

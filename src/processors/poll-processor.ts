@@ -14,11 +14,13 @@ import { parsePayload, type StageProcessor } from './stage-processor.js';
 export function createPollProcessor(deps: Deps): StageProcessor<'poll'> {
   return async (job, token) => {
     const ref = parsePayload('poll', job.data);
+    const shardRef = { runId: ref.runId, shard: ref.shard, generation: ref.generation };
     const shard = await deps.ledger.getShard(ref.runId, ref.shard);
     // Another generation or batch took over, or results are already under way.
     if (shard === null || shard.generation !== ref.generation || shard.batch_id !== ref.batchId || shard.step !== 'created') return;
 
     const batch = await deps.openai.batches.retrieve(ref.batchId);
+    await deps.metrics.pollChecked();
     const observed = {
       batch_status: batch.status,
       request_counts: batch.request_counts ?? null,
@@ -31,8 +33,11 @@ export function createPollProcessor(deps: Deps): StageProcessor<'poll'> {
 
     if (isTerminalBatchStatus(batch.status)) {
       const moved = await deps.ledger.updateShard(ref.runId, ref.shard, { step: ['created'], batch_id: [ref.batchId] }, { ...observed, step: 'terminal' });
-      if (moved === 'applied') log.info({ status: batch.status, counts: batch.request_counts }, 'batch finished');
-      await enqueue(deps.queues, 'results', ref, { jobId: jobIds.results(ref) });
+      if (moved === 'applied') {
+        log.info({ status: batch.status, counts: batch.request_counts }, 'batch finished');
+        await deps.metrics.batchFinished(ref.batchId, batch.status, endedAtMs(batch));
+      }
+      await enqueue(deps.queues, 'results', shardRef, { jobId: jobIds.results(shardRef) });
       return;
     }
 
@@ -48,12 +53,13 @@ export function createPollProcessor(deps: Deps): StageProcessor<'poll'> {
     if (expiresAtMs !== null && now > expiresAtMs + deps.tuning.pollDeadlineMarginMs) {
       // OpenAI ends every batch by its expiry; one still running long after is reported, not waited on forever.
       log.error('batch still not terminal long after its expiry: ending the shard as expired');
-      await deps.ledger.updateShard(ref.runId, ref.shard, { step: ['created'], batch_id: [ref.batchId] }, {
+      const gaveUp = await deps.ledger.updateShard(ref.runId, ref.shard, { step: ['created'], batch_id: [ref.batchId] }, {
         step: 'terminal',
         batch_status: 'expired',
         error: { code: 'batch_expired', message: `batch ${ref.batchId} did not finish by its expiry` },
       });
-      await enqueue(deps.queues, 'results', ref, { jobId: jobIds.results(ref) });
+      if (gaveUp === 'applied') await deps.metrics.batchFinished(ref.batchId, 'expired', null);
+      await enqueue(deps.queues, 'results', shardRef, { jobId: jobIds.results(shardRef) });
       return;
     }
 
@@ -62,6 +68,12 @@ export function createPollProcessor(deps: Deps): StageProcessor<'poll'> {
     await job.moveToDelayed(now + delay, token);
     throw new DelayedError();
   };
+}
+
+/** When OpenAI says the batch ended (its timestamps are in seconds); null when it gives none. */
+function endedAtMs(batch: { completed_at?: number | null; failed_at?: number | null; expired_at?: number | null; cancelled_at?: number | null }): number | null {
+  const seconds = batch.completed_at ?? batch.failed_at ?? batch.expired_at ?? batch.cancelled_at ?? null;
+  return seconds === null ? null : seconds * 1000;
 }
 
 const describeBatchErrors = (errors: Array<{ code?: string; message?: string; line?: number | null }>): string =>

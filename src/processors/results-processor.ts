@@ -75,7 +75,8 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
       await local.close();
       await rm(local.path, { force: true });
     }
-    await deps.ledger.updateShard(ref.runId, ref.shard, { step: ['terminal'], generation: [ref.generation] }, { step: 'stored', succeeded, failed });
+    const stored = await deps.ledger.updateShard(ref.runId, ref.shard, { step: ['terminal'], generation: [ref.generation] }, { step: 'stored', succeeded, failed });
+    if (stored === 'applied') await deps.metrics.resultsStored(shard.batch_id, succeeded, failed);
     deps.logger.info({ run_id: ref.runId, shard: ref.shard, succeeded, failed }, 'shard results stored');
     await enqueueNotifyWhenDone(deps, ref.runId);
   };

@@ -55,15 +55,16 @@ export function createSubmitProcessor(deps: Deps): StageProcessor<'submit'> {
 
     if (shard.step === 'creating') {
       await job.updateProgress({ step: 'creating' });
-      const batch = await adoptOrCreate(deps, job, ref, shard, run.endpoint, run.pipeline_id);
+      const batch = await adoptOrCreate(deps, job, ref, shard, run.endpoint, batchMetadata(ref, run.pipeline_id, run.metadata));
       if (batch === null) return;
-      await ledger.updateShard(
+      const created = await ledger.updateShard(
         ref.runId,
         ref.shard,
         { step: ['creating'], generation: [ref.generation] },
         { step: 'created', batch_id: batch.id, batch_status: batch.status, expires_at: batch.expires_at ?? null },
       );
       await ledger.rememberBatch(batch.id, ref);
+      if (created === 'applied') await deps.metrics.batchCreated();
       log.info({ batch_id: batch.id }, 'batch created');
       shard = await reload(deps, ref);
     }
@@ -92,7 +93,7 @@ async function adoptOrCreate(
   ref: ShardRef,
   shard: ShardRecord,
   endpoint: string,
-  pipelineId: string | null,
+  metadata: Record<string, string>,
 ): Promise<Batch | null> {
   const log = deps.logger.child({ run_id: ref.runId, shard: ref.shard, generation: ref.generation });
   const existing = await findExistingBatch(deps, ref, shard);
@@ -107,7 +108,7 @@ async function adoptOrCreate(
         input_file_id: shard.input_file_id,
         endpoint: endpoint as BatchCreateParams['endpoint'],
         completion_window: '24h',
-        metadata: batchMetadata(ref, pipelineId),
+        metadata,
       },
       // No SDK retries: a retried POST after a lost response is a second, billed batch.
       { maxRetries: 0 },

@@ -96,7 +96,7 @@ export function runsRoutes(deps: Deps): FastifyPluginAsyncZod {
 async function acceptJsonRun(deps: Deps, body: unknown) {
   const parsed = parseRunBody(body);
   if (parsed.kind === 'requests') {
-    return createRun(deps, { pipeline_id: null, input_kind: 'requests', endpoint: parsed.endpoint, model: parsed.model, template: null, source: null, slack_webhook_url: null, output_url: null }, async (_runId, key) => {
+    return createRun(deps, { pipeline_id: null, input_kind: 'requests', endpoint: parsed.endpoint, model: parsed.model, template: null, source: null, slack_webhook_url: null, output_url: null, metadata: parsed.metadata }, async (_runId, key) => {
       await deps.storage.put(key, parsed.requests.map((line) => `${JSON.stringify(line)}\n`).join(''));
       return { count: parsed.requests.length };
     });
@@ -104,7 +104,7 @@ async function acceptJsonRun(deps: Deps, body: unknown) {
   const { spec, items } = parsed.kind === 'pipeline' ? await resolvePipelineRun(deps, parsed.pipelineId, parsed.items) : { spec: { pipeline_id: null, template: parsed.template, slack_webhook_url: null, output_url: null }, items: parsed.items };
   return createRun(
     deps,
-    { ...spec, input_kind: 'items', endpoint: endpointOfTemplate(spec.template), model: modelOf(spec.template), source: null },
+    { ...spec, input_kind: 'items', endpoint: endpointOfTemplate(spec.template), model: modelOf(spec.template), source: null, metadata: parsed.metadata },
     async (_runId, key) => {
       await deps.storage.put(key, items.map((item) => `${JSON.stringify(item)}\n`).join(''));
       return { count: items.length };

@@ -6,7 +6,8 @@ import type { RunRecord } from './run-record.js';
 import { newRunId } from './new-run-id.js';
 import { storageKeys } from './storage-keys.js';
 
-export type RunSpec = Pick<RunRecord, 'pipeline_id' | 'input_kind' | 'endpoint' | 'model' | 'template' | 'source' | 'slack_webhook_url' | 'output_url'>;
+export type RunSpec = Pick<RunRecord, 'pipeline_id' | 'input_kind' | 'endpoint' | 'model' | 'template' | 'source' | 'slack_webhook_url' | 'output_url'> &
+  Partial<Pick<RunRecord, 'metadata'>>;
 
 /**
  * Records a run whose input is already on storage and hands it to the build
@@ -25,6 +26,7 @@ export async function createRun(
   const now = new Date().toISOString();
   const run: RunRecord = {
     ...spec,
+    metadata: spec.metadata ?? null,
     model: written.model === undefined ? spec.model : written.model,
     id: runId,
     phase: 'queued',

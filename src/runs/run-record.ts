@@ -41,6 +41,8 @@ export interface RunRecord {
   source: SourceDefinition | null;
   /** Per-pipeline Slack destination; null means the service default. */
   slack_webhook_url: string | null;
+  /** The caller's own batch metadata, added to every batch of the run beside batchline's keys. */
+  metadata: Record<string, string> | null;
   /** Where the pipeline wants a copy of the results (a storage URL), if anywhere. */
   output_url: string | null;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { badRequest } from '../lib/api-error.js';
-import { BATCH_ENDPOINTS } from '../lib/batch-limits.js';
+import { BATCH_ENDPOINTS, METADATA_MAX_KEY_LENGTH, METADATA_MAX_PAIRS, METADATA_MAX_VALUE_LENGTH } from '../lib/batch-limits.js';
+import { RESERVED_METADATA_PAIRS, RESERVED_METADATA_PREFIX } from './batch-metadata.js';
 import { formatZodError } from '../lib/format-zod-error.js';
 import { customIdFor } from '../pipelines/templates/item-identity.js';
 import { lookupPath } from '../pipelines/templates/render-placeholders.js';
@@ -12,19 +13,32 @@ export const MAX_ITEMS_PER_BODY = 100_000;
 
 const itemsSchema = z.array(z.record(z.string(), z.unknown())).min(1, 'must hold at least one item').max(MAX_ITEMS_PER_BODY);
 
-export const templateRunBodySchema = z.strictObject({ template: templateDefinitionSchema, items: itemsSchema });
-export const pipelineRunBodySchema = z.strictObject({ pipeline: z.string().min(1), items: itemsSchema });
+/** The caller's batch metadata: OpenAI's limits, less the pairs batchline writes itself. */
+export const runMetadataSchema = z
+  .record(
+    z.string().min(1).max(METADATA_MAX_KEY_LENGTH).refine((key) => !key.startsWith(RESERVED_METADATA_PREFIX), `keys starting with "${RESERVED_METADATA_PREFIX}" are reserved`),
+    z.string().max(METADATA_MAX_VALUE_LENGTH),
+  )
+  .refine((metadata) => Object.keys(metadata).length <= METADATA_MAX_PAIRS - RESERVED_METADATA_PAIRS, {
+    message: `at most ${METADATA_MAX_PAIRS - RESERVED_METADATA_PAIRS} pairs (batchline adds ${RESERVED_METADATA_PAIRS} of OpenAI's ${METADATA_MAX_PAIRS})`,
+  })
+  .optional();
+
+export const templateRunBodySchema = z.strictObject({ template: templateDefinitionSchema, items: itemsSchema, metadata: runMetadataSchema });
+export const pipelineRunBodySchema = z.strictObject({ pipeline: z.string().min(1), items: itemsSchema, metadata: runMetadataSchema });
 export const requestsRunBodySchema = z.strictObject({
+  metadata: runMetadataSchema,
   endpoint: z.enum(BATCH_ENDPOINTS),
   requests: z.array(requestLineSchema).min(1, 'must hold at least one request').max(MAX_ITEMS_PER_BODY),
 });
 /** For the OpenAPI document: the three JSON forms of POST /v1/runs. */
 export const runBodySchema = z.union([templateRunBodySchema, pipelineRunBodySchema, requestsRunBodySchema]);
 
+type RunMetadata = Record<string, string> | null;
 export type ParsedRunBody =
-  | { kind: 'template'; template: TemplateDefinition; items: Array<Record<string, unknown>> }
-  | { kind: 'pipeline'; pipelineId: string; items: Array<Record<string, unknown>> }
-  | { kind: 'requests'; endpoint: string; model: string | null; requests: RequestLine[] };
+  | { kind: 'template'; template: TemplateDefinition; items: Array<Record<string, unknown>>; metadata: RunMetadata }
+  | { kind: 'pipeline'; pipelineId: string; items: Array<Record<string, unknown>>; metadata: RunMetadata }
+  | { kind: 'requests'; endpoint: string; model: string | null; requests: RequestLine[]; metadata: RunMetadata };
 
 /**
  * Picks the form by its distinguishing field and validates against that
@@ -38,22 +52,22 @@ export function parseRunBody(body: unknown): ParsedRunBody {
   if ('requests' in body || 'endpoint' in body) return parseRequestsRun(body);
   if ('pipeline' in body) {
     const parsed = parse(pipelineRunBodySchema, body);
-    return { kind: 'pipeline', pipelineId: parsed.pipeline, items: parsed.items };
+    return { kind: 'pipeline', pipelineId: parsed.pipeline, items: parsed.items, metadata: parsed.metadata ?? null };
   }
   if ('template' in body) {
     const parsed = parse(templateRunBodySchema, body);
     checkItems(parsed.template, parsed.items);
-    return { kind: 'template', template: parsed.template, items: parsed.items };
+    return { kind: 'template', template: parsed.template, items: parsed.items, metadata: parsed.metadata ?? null };
   }
   throw badRequest('invalid_request', 'the body needs "template" and "items", "pipeline" and "items", or "endpoint" and "requests"');
 }
 
 function parseRequestsRun(body: object): ParsedRunBody {
   // Validate the envelope first, then each line with the same rules as the NDJSON form.
-  const envelope = parse(z.strictObject({ endpoint: requestsRunBodySchema.shape.endpoint, requests: z.array(z.unknown()).min(1, 'must hold at least one request').max(MAX_ITEMS_PER_BODY) }), body);
+  const envelope = parse(z.strictObject({ metadata: runMetadataSchema, endpoint: requestsRunBodySchema.shape.endpoint, requests: z.array(z.unknown()).min(1, 'must hold at least one request').max(MAX_ITEMS_PER_BODY) }), body);
   const validator = new RequestLineValidator(envelope.endpoint);
   const requests = envelope.requests.map((request, index) => validator.check(request, `requests[${index}]`));
-  return { kind: 'requests', endpoint: envelope.endpoint, model: validator.runModel, requests };
+  return { kind: 'requests', endpoint: envelope.endpoint, model: validator.runModel, requests, metadata: envelope.metadata ?? null };
 }
 
 /**

@@ -1,0 +1,135 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestService, type TestService } from '../helpers/test-service.js';
+import type { RunView } from '../../src/runs/run-view.js';
+
+interface ResultLineShape {
+  custom_id: string;
+  item: Record<string, unknown> | null;
+  status_code: number | null;
+  output: { text: string | null } | null;
+  response: unknown;
+  error: { code: string; message: string } | null;
+}
+
+const chatRequests = (count: number, prefix = 'r') =>
+  Array.from({ length: count }, (_, index) => ({
+    custom_id: `${prefix}${index}`,
+    method: 'POST',
+    url: '/v1/chat/completions',
+    body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Question ${index}. Answer briefly.` }] },
+  }));
+
+describe('runs end honestly whatever their batches do', () => {
+  let t: TestService;
+  before(async () => {
+    t = await startTestService();
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  const post = async (body: unknown): Promise<RunView> => {
+    const response = await t.request('POST', '/v1/runs', body);
+    assert.equal(response.status, 202, response.text);
+    return response.body as RunView;
+  };
+  const results = async (runId: string): Promise<ResultLineShape[]> => {
+    const response = await t.request('GET', `/v1/runs/${runId}/results`);
+    assert.equal(response.status, 200, response.text);
+    return response.text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as ResultLineShape);
+  };
+
+  it('failed request lines of both shapes make the run partial, with one line per request', async () => {
+    const run = await post({ endpoint: '/v1/chat/completions', requests: chatRequests(40), metadata: { emulator_error_rate: '0.3' } });
+    const ended = await t.waitForRunEnd(run.id);
+    assert.equal(ended.status, 'partial');
+    assert.ok(ended.counts.failed > 0 && ended.counts.succeeded > 0, JSON.stringify(ended.counts));
+    assert.equal(ended.counts.failed + ended.counts.succeeded, 40);
+    const lines = await results(run.id);
+    assert.equal(lines.length, 40);
+    assert.equal(new Set(lines.map((line) => line.custom_id)).size, 40);
+    const httpErrors = lines.filter((line) => line.error !== null && line.status_code !== null && line.status_code >= 400);
+    const nullResponses = lines.filter((line) => line.error !== null && line.status_code === null);
+    assert.ok(httpErrors.length > 0, 'a line with a 4xx/5xx response');
+    assert.ok(nullResponses.length > 0, 'a line with response null and error set');
+    assert.equal(httpErrors.length + nullResponses.length, ended.counts.failed);
+    const message = await t.slack.waitFor((text) => text.includes(run.id));
+    assert.match(message, /partial/);
+    assert.match(message, /Failures by code: /);
+  });
+
+  it('an expired batch keeps what finished and reports the rest as batch_expired', async () => {
+    t.emulator.faults.expireAtFraction = 0.6;
+    try {
+      const run = await post({ endpoint: '/v1/chat/completions', requests: chatRequests(50, 'e') });
+      const ended = await t.waitForRunEnd(run.id);
+      assert.equal(ended.batches[0]?.status, 'expired');
+      assert.equal(ended.status, 'partial');
+      const lines = await results(run.id);
+      assert.equal(lines.length, 50);
+      const expired = lines.filter((line) => line.error?.code === 'batch_expired');
+      const answered = lines.filter((line) => line.status_code === 200);
+      assert.equal(answered.length, 30);
+      assert.equal(expired.length, 20);
+    } finally {
+      t.emulator.faults.expireAtFraction = null;
+    }
+  });
+
+  it('a run with no successful request fails and says why', async () => {
+    const run = await post({ endpoint: '/v1/chat/completions', requests: chatRequests(5, 'f'), metadata: { emulator_error_rate: '1' } });
+    const ended = await t.waitForRunEnd(run.id);
+    assert.equal(ended.status, 'failed');
+    assert.match(ended.error ?? '', /no request succeeded/);
+    assert.equal((await results(run.id)).length, 5);
+  });
+
+  it('cancel stops a running batch and keeps its partial results', async () => {
+    const run = await post({ endpoint: '/v1/chat/completions', requests: chatRequests(10, 'c'), metadata: { emulator_in_progress_ms: '600000', emulator_cancelling_ms: '200' } });
+    // Wait until the batch exists at OpenAI, then cancel.
+    const created = await new Promise<RunView>((resolve, reject) => {
+      const check = async (): Promise<void> => {
+        const current = (await t.request('GET', `/v1/runs/${run.id}`)).body as RunView;
+        if (current.batches[0]?.batch_id) resolve(current);
+        else setTimeout(() => void check().catch(reject), 50);
+      };
+      void check().catch(reject);
+    });
+    assert.equal(created.status, 'waiting');
+    const cancelled = await t.request('POST', `/v1/runs/${run.id}/cancel`);
+    assert.equal(cancelled.status, 202, cancelled.text);
+    const ended = await t.waitForRunEnd(run.id);
+    assert.equal(ended.status, 'cancelled');
+    assert.equal(ended.batches[0]?.status, 'cancelled');
+    const lines = await results(run.id);
+    assert.equal(lines.length, 10);
+    assert.ok(lines.every((line) => line.status_code === 200 || line.error?.code === 'batch_cancelled'), JSON.stringify(lines.map((l) => l.error)));
+    const again = await t.request('POST', `/v1/runs/${run.id}/cancel`);
+    assert.equal(again.status, 409);
+  });
+
+  it('the poll job re-runs as a delayed job without consuming attempts', async () => {
+    const run = await post({ endpoint: '/v1/chat/completions', requests: chatRequests(3, 'p'), metadata: { emulator_in_progress_ms: '1500' } });
+    const ended = await t.waitForRunEnd(run.id);
+    assert.equal(ended.status, 'succeeded');
+    const batchId = ended.batches[0]?.batch_id ?? '';
+    const job = await t.service.deps.queues.poll.getJob(`poll-${run.id}-s0-g0-${batchId}`);
+    assert.ok(job !== undefined, 'the poll job is kept after completion');
+    assert.ok((job.data as { checks: number }).checks >= 3, `checked ${(job.data as { checks: number }).checks} times`);
+    assert.equal(job.attemptsMade, 0);
+    assert.equal(await job.getState(), 'completed');
+  });
+
+  it('unknown runs are 404 and results of an unfinished run are 409', async () => {
+    assert.equal((await t.request('GET', '/v1/runs/run_doesnotexist')).status, 404);
+    assert.equal((await t.request('GET', '/v1/runs/not-a-run')).status, 400);
+    assert.equal((await t.request('POST', '/v1/runs/run_doesnotexist/cancel')).status, 404);
+    const run = await post({ endpoint: '/v1/chat/completions', requests: chatRequests(1, 'u'), metadata: { emulator_in_progress_ms: '600000' } });
+    const early = await t.request('GET', `/v1/runs/${run.id}/results`);
+    assert.equal(early.status, 409);
+    assert.equal((early.body as { error: { code: string } }).error.code, 'results_not_ready');
+    await t.request('POST', `/v1/runs/${run.id}/cancel`);
+    await t.waitForRunEnd(run.id);
+  });
+});
