@@ -54,19 +54,27 @@ async function serve(role: Role): Promise<number> {
   }
   const running = service;
   // SIGTERM (docker stop) and SIGINT (Ctrl-C) shut down gracefully; a second signal forces the exit.
-  await new Promise<void>((resolve) => {
+  const code = await new Promise<number>((resolve) => {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (signalled) process.exit(130);
       signalled = true;
       running.deps.logger.info({ signal }, 'shutting down');
-      void running.stop().then(resolve, (error: unknown) => {
-        running.deps.logger.error({ err: String(error) }, 'shutdown failed');
-        resolve();
-      });
+      void running.stop().then(
+        () => {
+          running.deps.logger.info('stopped');
+          resolve(0);
+        },
+        (error: unknown) => {
+          running.deps.logger.error({ err: String(error) }, 'shutdown failed');
+          resolve(1);
+        },
+      );
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
-  return 0;
+  // A job handed back at shutdown may still hold the event loop (an upload cut short); its outcome no longer counts.
+  setTimeout(() => process.exit(code), 1000).unref();
+  return code;
 }

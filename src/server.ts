@@ -57,8 +57,8 @@ export async function startService(options: StartOptions): Promise<RunningServic
     url,
     stop() {
       stopping ??= (async () => {
-        await app?.close();
-        await workers?.close();
+        // The API stops taking requests while the workers finish or hand back their jobs; Redis goes last.
+        await Promise.all([app?.close(), workers?.close()]);
         await deps.close();
       })();
       return stopping;

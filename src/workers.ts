@@ -4,6 +4,7 @@ import { createProcessors } from './processors/create-processors.js';
 import { defaultConcurrency } from './queues/queue-options.js';
 import { QUEUE_NAMES, type QueueName } from './queues/queue-names.js';
 import { workerConnection } from './queues/redis-connection.js';
+import { ActiveJobs, closeWorkersGracefully } from './worker-shutdown.js';
 
 export interface WorkerOptions {
   concurrency?: Partial<Record<QueueName, number>>;
@@ -23,9 +24,10 @@ export interface RunningWorkers {
 export function startWorkers(deps: Deps, options: WorkerOptions = {}): RunningWorkers {
   const processors = createProcessors(deps);
   const names = options.queues ?? QUEUE_NAMES;
+  const active = new ActiveJobs();
   const workers = names.map((name) => {
     const stage = processors[name] as (job: Job, token?: string) => Promise<void>;
-    const processor = options.wrapProcessor?.(name, stage) ?? stage;
+    const processor = active.track(options.wrapProcessor?.(name, stage) ?? stage);
     const worker = new Worker(name, processor, {
       connection: workerConnection(deps.config.REDIS_URL),
       prefix: deps.config.BATCHLINE_PREFIX,
@@ -41,7 +43,7 @@ export function startWorkers(deps: Deps, options: WorkerOptions = {}): RunningWo
   return {
     workers,
     async close() {
-      await Promise.all(workers.map((worker) => worker.close()));
+      await closeWorkersGracefully(workers, active, deps.config.BATCHLINE_SHUTDOWN_GRACE_MS, deps.logger);
     },
   };
 }

@@ -4,6 +4,7 @@ import https from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
+import { uploadProgress } from './upload-progress.js';
 
 /**
  * A fetch over node:http / node:https for the OpenAI SDK
@@ -225,6 +226,11 @@ async function send(
     if (payload === null) outgoingRequest.end();
     else if (Buffer.isBuffer(payload)) outgoingRequest.end(payload);
     else {
+      const onSent = uploadProgress.getStore();
+      if (onSent !== undefined) {
+        let sent = 0;
+        payload.on('data', (chunk: Buffer) => onSent((sent += chunk.length)));
+      }
       // pipeline keeps to the socket's pace; a failed upload ends the request with the error.
       pipeline(payload, outgoingRequest).catch((error: unknown) => {
         outgoingRequest.destroy(error instanceof Error ? error : new Error(String(error)));

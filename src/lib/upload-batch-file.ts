@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import type OpenAI from 'openai';
 import type { FileObject } from 'openai/resources/files';
 import { MAX_BATCH_FILE_BYTES } from './batch-limits.js';
+import { uploadProgress, type UploadProgressListener } from './upload-progress.js';
 
 export interface UploadBatchFileOptions {
   /** Seconds after upload that OpenAI deletes the file (3600..2592000); OpenAI's default for batch files is 30 days. */
@@ -11,6 +12,8 @@ export interface UploadBatchFileOptions {
   /** Retries after the first attempt (on 408/409/429/5xx and connection errors); the client's setting when absent. */
   maxRetries?: number;
   timeoutMs?: number;
+  /** Bytes of the request sent so far (the file plus a little multipart framing), for job progress; restarts at 0 on a retry. */
+  onProgress?: UploadProgressListener;
 }
 
 /**
@@ -29,7 +32,7 @@ export async function uploadBatchFile(client: OpenAI, filePath: string, filename
   if (size > MAX_BATCH_FILE_BYTES) throw new Error(`${filePath} is ${size} bytes; OpenAI accepts batch files up to ${MAX_BATCH_FILE_BYTES} bytes`);
   // The blob remembers the file's size and mtime: if the file changes before or during an attempt, reading fails instead of sending a mix.
   const file = new File([await openAsBlob(filePath)], filename, { type: 'application/jsonl' });
-  return client.files.create(
+  const create = () => client.files.create(
     {
       file,
       purpose: 'batch',
@@ -41,4 +44,5 @@ export async function uploadBatchFile(client: OpenAI, filePath: string, filename
       ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
     },
   );
+  return options.onProgress === undefined ? create() : uploadProgress.run(options.onProgress, create);
 }

@@ -14,6 +14,7 @@ import type { RunRecord } from '../runs/run-record.js';
 import { ShardAssembler } from '../runs/shard-assembler.js';
 import { storageKeys } from '../runs/storage-keys.js';
 import { enqueueNotifyWhenDone } from './enqueue-notify-when-done.js';
+import { progressReporter, type ProgressReporter } from './job-progress.js';
 import { parsePayload, type StageProcessor } from './stage-processor.js';
 
 /**
@@ -35,8 +36,10 @@ export function createBuildProcessor(deps: Deps): StageProcessor<'build'> {
     const assembler = new ShardAssembler(deps, runId, run.input_kind === 'items');
     const rejectedFile = new LineFileWriter(path.join(deps.workDir, `${runId}-rejected.ndjson`));
     try {
-      if (run.input_kind === 'items') await buildFromItems(deps, run, assembler, rejectedFile, (done) => job.updateProgress({ items: done }));
-      else await buildFromRequests(deps, run, assembler);
+      const progress = progressReporter(job, 'building', run.input_kind, run.items);
+      if (run.input_kind === 'items') await buildFromItems(deps, run, assembler, rejectedFile, (done) => progress.report(done));
+      else await buildFromRequests(deps, run, assembler, progress);
+      await progress.flush(run.items);
       const shardCount = await assembler.finish();
       await rejectedFile.close();
       if (rejectedFile.lines > 0) await deps.storage.put(storageKeys.rejected(runId), createReadStream(rejectedFile.path));
@@ -79,16 +82,18 @@ async function buildFromItems(
     }
     const requestLine = JSON.stringify({ custom_id: customId, method: 'POST', url: endpoint, body: built.body });
     await assembler.add(requestLine, JSON.stringify({ custom_id: customId, item: itemRef }), model);
-    if (index % 1000 === 0) await reportProgress(index);
+    await reportProgress(index);
   }
   await reportProgress(index);
 }
 
-async function buildFromRequests(deps: Deps, run: RunRecord, assembler: ShardAssembler): Promise<void> {
+async function buildFromRequests(deps: Deps, run: RunRecord, assembler: ShardAssembler, progress: ProgressReporter): Promise<void> {
+  let done = 0;
   // Request lines were validated when the run was accepted; only the model is read again to keep one per shard.
   for await (const line of readLines(await deps.storage.get(storageKeys.requestsInput(run.id)))) {
     const request = JSON.parse(line) as { body?: { model?: unknown } };
     const model = typeof request.body?.model === 'string' ? request.body.model : null;
     await assembler.add(line, null, model);
+    await progress.report((done += 1));
   }
 }

@@ -4,6 +4,7 @@ import { isTerminalBatchStatus } from '../lib/batch-limits.js';
 import { jobIds } from '../queues/job-ids.js';
 import { enqueue } from '../queues/stage-queues.js';
 import { nextPollDelay } from './poll-cadence.js';
+import { progressReporter } from './job-progress.js';
 import { parsePayload, type StageProcessor } from './stage-processor.js';
 
 /**
@@ -65,6 +66,9 @@ export function createPollProcessor(deps: Deps): StageProcessor<'poll'> {
 
     const delay = nextPollDelay(ref.checks, now, expiresAtMs, deps.tuning);
     await job.updateData({ ...ref, checks: ref.checks + 1 });
+    // The batch's own count of finished requests: what the board shows while a batch runs.
+    const counts = batch.request_counts;
+    if (counts !== undefined && counts !== null) await progressReporter(job, `batch ${batch.status}`, 'requests', counts.total).flush(counts.completed + counts.failed);
     await job.moveToDelayed(now + delay, token);
     throw new DelayedError();
   };

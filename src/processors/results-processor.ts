@@ -11,6 +11,7 @@ import { errorResultLine, isSuccess, type ResultLine } from '../runs/result-line
 import type { RunRecord, ShardRecord } from '../runs/run-record.js';
 import { storageKeys } from '../runs/storage-keys.js';
 import { enqueueNotifyWhenDone } from './enqueue-notify-when-done.js';
+import { progressReporter } from './job-progress.js';
 import { parsePayload, type StageProcessor } from './stage-processor.js';
 
 /** A line of an OpenAI batch output or error file. */
@@ -44,13 +45,14 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
     const answered = new Set<string>();
     let succeeded = 0;
     let failed = 0;
+    const progress = progressReporter(job, 'joining results', 'requests', shard.requests);
     const emit = async (line: ResultLine): Promise<void> => {
       if (answered.has(line.custom_id)) return;
       answered.add(line.custom_id);
       if (isSuccess(line)) succeeded += 1;
       else failed += 1;
       await local.write(JSON.stringify(line));
-      if ((succeeded + failed) % 1000 === 0) await job.updateProgress({ lines: succeeded + failed, of: shard.requests });
+      await progress.report(succeeded + failed);
     };
     try {
       for (const fileId of [shard.output_file_id, shard.error_file_id]) {
@@ -71,6 +73,7 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
       }
       await local.close();
       await deps.storage.put(storageKeys.shardResults(ref.runId, ref.shard, ref.generation), createReadStream(local.path));
+      await progress.flush(succeeded + failed);
     } finally {
       await local.close();
       await rm(local.path, { force: true });

@@ -14,6 +14,7 @@ import { withLocalFile } from '../storage/with-local-file.js';
 import { isLastAttempt } from './attempts.js';
 import { parsePayload, type StageProcessor } from './stage-processor.js';
 import { markShardTerminal } from './mark-shard-terminal.js';
+import { progressReporter } from './job-progress.js';
 
 type ShardRef = JobPayloads['submit'];
 
@@ -39,10 +40,15 @@ export function createSubmitProcessor(deps: Deps): StageProcessor<'submit'> {
     }
 
     if (shard.step === 'planned') {
-      await job.updateProgress({ step: 'uploading', bytes: shard.bytes });
+      const fileBytes = shard.bytes;
+      const upload = progressReporter(job, 'uploading', 'bytes', fileBytes);
+      await upload.flush(0);
+      // Bytes on the wire include a little multipart framing: never show more than the file.
+      const onProgress = (sent: number): void => void upload.report(Math.min(sent, fileBytes)).catch(() => undefined);
       const file = await withLocalFile(deps.storage, storageKeys.shardRequests(ref.runId, ref.shard, ref.generation), deps.workDir, (filePath) =>
-        uploadBatchFile(deps.openai, filePath, `batchline-${ref.runId}-s${ref.shard}-g${ref.generation}.jsonl`),
+        uploadBatchFile(deps.openai, filePath, `batchline-${ref.runId}-s${ref.shard}-g${ref.generation}.jsonl`, { onProgress }),
       );
+      await upload.flush(fileBytes);
       await ledger.updateShard(ref.runId, ref.shard, { step: ['planned'], generation: [ref.generation] }, { step: 'uploaded', input_file_id: file.id });
       log.info({ file_id: file.id, bytes: shard.bytes }, 'shard uploaded');
       shard = await reload(deps, ref);
@@ -54,7 +60,7 @@ export function createSubmitProcessor(deps: Deps): StageProcessor<'submit'> {
     }
 
     if (shard.step === 'creating') {
-      await job.updateProgress({ step: 'creating' });
+      await job.updateProgress({ progress: 100, step: 'creating batch' });
       const batch = await adoptOrCreate(deps, job, ref, shard, run.endpoint, batchMetadata(ref, run.pipeline_id, run.metadata));
       if (batch === null) return;
       const created = await ledger.updateShard(

@@ -1,0 +1,80 @@
+import type { Job, Worker } from 'bullmq';
+import type { Logger } from './lib/logger.js';
+
+type Processor = (job: Job, token?: string) => Promise<void>;
+
+interface RunningJob {
+  job: Job;
+  token: string | undefined;
+  settled: Promise<void>;
+}
+
+/**
+ * The jobs this process is running right now, with the lock token each was
+ * taken with: what a shutdown needs to wait for, or to hand back.
+ */
+export class ActiveJobs {
+  private readonly running = new Set<RunningJob>();
+
+  /** Wraps a processor so every job it runs is known here until it ends. */
+  track(processor: Processor): Processor {
+    return async (job, token) => {
+      const work = processor(job, token);
+      const entry: RunningJob = { job, token, settled: work.then(() => undefined, () => undefined) };
+      this.running.add(entry);
+      try {
+        await work;
+      } finally {
+        this.running.delete(entry);
+      }
+    };
+  }
+
+  get size(): number {
+    return this.running.size;
+  }
+
+  list(): RunningJob[] {
+    return [...this.running];
+  }
+
+  /** Resolves once every job running now has ended. */
+  async settled(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running].map((entry) => entry.settled));
+  }
+}
+
+/**
+ * Stops taking jobs, gives running ones `graceMs` to finish, then moves any
+ * still running back to their queue's wait list (lock released, no attempt
+ * spent), where another worker picks them up at once. Every stage re-runs
+ * safely from the ledger, so a handed-back job loses nothing but time.
+ * Without this, a job cut off by SIGKILL waits for its lock to lapse, and
+ * counts as stalled.
+ */
+export async function closeWorkersGracefully(workers: readonly Worker[], active: ActiveJobs, graceMs: number, logger: Logger): Promise<void> {
+  // pause(true): stop fetching without waiting here; the wait below is bounded.
+  await Promise.all(workers.map((worker) => worker.pause(true)));
+  if (active.size > 0) logger.info({ jobs: active.size, grace_ms: graceMs }, 'waiting for running jobs to finish');
+  let timer: NodeJS.Timeout | undefined;
+  const finished = await Promise.race([
+    active.settled().then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), graceMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!finished) {
+    for (const { job, token } of active.list()) {
+      try {
+        await job.moveToWait(token);
+        logger.warn({ queue: job.queueName, job_id: job.id }, 'job handed back to its queue at shutdown');
+      } catch (error) {
+        // It ended, or lost its lock, in the meantime: either way it is no longer ours to hand back.
+        logger.warn({ queue: job.queueName, job_id: job.id, err: error instanceof Error ? error.message : String(error) }, 'job could not be handed back');
+      }
+    }
+  }
+  // Forced when jobs were handed back: their processors may still be running here, and their outcome no longer counts.
+  await Promise.all(workers.map((worker) => worker.close(!finished)));
+}
