@@ -10,6 +10,7 @@ import { metricsRoutes } from './routes/metrics-routes.js';
 import { webhookRoutes } from './routes/webhook-routes.js';
 import { errorHandler } from './routes/error-handler.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { pipelinesRoutes } from './routes/pipelines-routes.js';
 import { runsRoutes } from './routes/runs-routes.js';
 
 /**
@@ -43,6 +44,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     if (deps.config.API_RATE_LIMIT_PER_MINUTE > 0) await api.register(rateLimit, { max: deps.config.API_RATE_LIMIT_PER_MINUTE, timeWindow: 60_000 });
     api.addHook('onRequest', auth);
     await api.register(runsRoutes(deps));
+    await api.register(pipelinesRoutes(deps));
   });
   await app.register(healthRoutes(deps));
   await app.register(metricsRoutes(deps));

@@ -46,6 +46,15 @@ const envSchema = z.object({
   ),
   LOG_LEVEL: z.enum(logLevels).default('info'),
   PIPELINES_FILE: optionalString,
+  /**
+   * How long a worker's hold on a job (BullMQ's lockDuration, also the
+   * stalled-job check interval) and a pipeline's collection lock last
+   * without renewal: after a worker dies, its jobs and collections are taken
+   * over within about twice this.
+   */
+  BATCHLINE_JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+  /** Tests only: a named step (e.g. collect:after-page:1) where the process stops for good, to be killed there. */
+  BATCHLINE_TEST_PAUSE_AT: optionalString,
   /** Lets tests and the demo run on a Redis without persistence (a warning is logged). */
   BATCHLINE_ALLOW_EPHEMERAL_REDIS: z
     .enum(['0', '1', 'true', 'false'])

@@ -3,6 +3,7 @@ import { buildApp } from './app.js';
 import { loadConfig, type Config } from './config.js';
 import { createDeps, type Deps, type DepsOverrides } from './deps.js';
 import { createLogger, type Logger } from './lib/logger.js';
+import { applyPipelinesFile } from './pipelines/pipelines-file.js';
 import { checkRedisRequirements } from './queues/redis-requirements.js';
 import { startWorkers, type RunningWorkers, type WorkerOptions } from './workers.js';
 
@@ -36,6 +37,8 @@ export async function startService(options: StartOptions): Promise<RunningServic
   let url: string | null = null;
   try {
     await checkRedisRequirements(deps.redis, { allowEphemeral: config.BATCHLINE_ALLOW_EPHEMERAL_REDIS, logger });
+    // The API roles apply the pipelines file (idempotent: a restart re-applies schedules in place, never twice).
+    if (options.role !== 'worker' && config.PIPELINES_FILE !== undefined) await applyPipelinesFile(deps, config.PIPELINES_FILE);
     if (options.role !== 'api') workers = startWorkers(deps, options.workerOptions);
     if (options.role !== 'worker') {
       if (config.API_TOKENS.length === 0) logger.warn('API_TOKENS is not set: the API and the board accept loopback callers only');

@@ -32,6 +32,9 @@ export function startWorkers(deps: Deps, options: WorkerOptions = {}): RunningWo
       connection: workerConnection(deps.config.REDIS_URL),
       prefix: deps.config.BATCHLINE_PREFIX,
       concurrency: options.concurrency?.[name] ?? defaultConcurrency[name],
+      // A dead worker's jobs go back to the queue once its lock lapses and a stalled check sees it.
+      lockDuration: deps.config.BATCHLINE_JOB_LOCK_MS,
+      stalledInterval: deps.config.BATCHLINE_JOB_LOCK_MS,
       ...(name === 'poll' ? { limiter: { max: options.pollsPerSecond ?? 20, duration: 1000 } } : {}),
     });
     worker.on('failed', (job, error) => {

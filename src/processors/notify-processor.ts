@@ -7,6 +7,7 @@ import { LineFileWriter } from '../lib/line-file-writer.js';
 import { runMessage } from '../notify/run-message.js';
 import { isSuccess, type ResultLine } from '../runs/result-line.js';
 import { FINAL_RUN_STATUSES, type RunRecord, type RunStatus, type ShardRecord } from '../runs/run-record.js';
+import { copyResultsToOutput } from '../runs/copy-results-to-output.js';
 import { RunSummary } from '../runs/run-summary.js';
 import { storageKeys } from '../runs/storage-keys.js';
 import { StorageNotFoundError } from '../storage/object-storage.js';
@@ -40,6 +41,14 @@ export function createNotifyProcessor(deps: Deps): StageProcessor<'notify'> {
     };
     await deps.ledger.updateRun(runId, patch, { phase: ['sharded'] });
     const settled = (await deps.ledger.getRun(runId)) ?? run;
+    // The pipeline's output copy (output.url) goes before Slack: a failed copy retries with this job,
+    // and only on its last attempt is it given up, so the run is still announced.
+    const copied = await copyResultsToOutput(deps, settled).catch((error: unknown) => {
+      if (job.attemptsMade + 1 < (job.opts.attempts ?? 1)) throw error;
+      log.error({ err: String(error), output_url: settled.output_url }, 'could not copy the results to the pipeline output; giving up on the copy');
+      return null;
+    });
+    if (copied !== null) log.info({ output: copied }, 'results copied to the pipeline output');
     if (!(await deps.ledger.claimNotification(runId, job.id ?? 'notify'))) return;
     const delivery = await deps.slack.post(runMessage(settled, status, summary, finishedAt), settled.slack_webhook_url);
     if (delivery.delivered) log.info({ status }, 'run finished and announced');

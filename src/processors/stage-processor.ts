@@ -2,10 +2,11 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { jobPayloadSchemas, type JobPayloads } from '../queues/job-payloads.js';
 import type { QueueName } from '../queues/queue-names.js';
 
-export type StageProcessor<Name extends QueueName> = (job: Job<JobPayloads[Name]>, token?: string) => Promise<void>;
+/** A stage's processor; `Result` is the job's return value (collect returns what it collected, the others nothing). */
+export type StageProcessor<Name extends QueueName, Result = void> = (job: Job<JobPayloads[Name]>, token?: string) => Promise<Result>;
 
 /** One processor per queue; a queue without one is a compile error. */
-export type StageProcessors = { [Name in QueueName]: StageProcessor<Name> };
+export type StageProcessors = { [Name in QueueName]: StageProcessor<Name, unknown> };
 
 /** A payload that fails its schema will never succeed: fail it without retries. */
 export function parsePayload<Name extends QueueName>(name: Name, data: unknown): JobPayloads[Name] {

@@ -18,9 +18,11 @@ export async function createRun(
   deps: Deps,
   spec: RunSpec,
   writeInput: (runId: string, key: string) => Promise<{ count: number; model?: string | null }>,
+  // A collector names the run itself: it records the id (its claim) before the run exists.
+  options: { runId?: string } = {},
 ): Promise<RunRecord> {
   assertRedisReady(deps);
-  const runId = newRunId();
+  const runId = options.runId ?? newRunId();
   const inputKey = spec.input_kind === 'items' ? storageKeys.itemsInput(runId) : storageKeys.requestsInput(runId);
   const written = await writeInput(runId, inputKey);
   const now = new Date().toISOString();
