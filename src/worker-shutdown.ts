@@ -1,7 +1,8 @@
 import type { Job, Worker } from 'bullmq';
 import type { Logger } from './lib/logger.js';
 
-type Processor = (job: Job, token?: string) => Promise<void>;
+// Promise<unknown>: a job's return value (collect's outcome) passes through to BullMQ.
+type Processor = (job: Job, token?: string) => Promise<unknown>;
 
 interface RunningJob {
   job: Job;
@@ -23,7 +24,7 @@ export class ActiveJobs {
       const entry: RunningJob = { job, token, settled: work.then(() => undefined, () => undefined) };
       this.running.add(entry);
       try {
-        await work;
+        return await work;
       } finally {
         this.running.delete(entry);
       }
