@@ -41,7 +41,11 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   const auth = createApiAuth(deps.config.API_TOKENS);
   await app.register(async (api) => {
     // Per client address, before auth so a flood of bad tokens is limited too; webhooks, health and metrics sit outside this scope.
-    if (deps.config.API_RATE_LIMIT_PER_MINUTE > 0) await api.register(rateLimit, { max: deps.config.API_RATE_LIMIT_PER_MINUTE, timeWindow: 60_000 });
+    if (deps.config.API_RATE_LIMIT_PER_MINUTE > 0) {
+      await api.register(rateLimit, { global: false, max: deps.config.API_RATE_LIMIT_PER_MINUTE, timeWindow: 60_000 });
+      // A scope hook rather than the plugin's per-route one, which would run after the auth hook below.
+      api.addHook('onRequest', api.rateLimit());
+    }
     api.addHook('onRequest', auth);
     await api.register(runsRoutes(deps));
     await api.register(pipelinesRoutes(deps));

@@ -90,7 +90,7 @@ function semanticErrors(compose: ComposeFile, hasImageHealthcheck: boolean): str
 
   for (const [name, service] of Object.entries(services)) {
     const dependencies = Array.isArray(service.depends_on)
-      ? service.depends_on.map((target) => [target, {}] as const)
+      ? service.depends_on.map((target): [string, { condition?: string; required?: boolean }] => [target, {}])
       : Object.entries(service.depends_on ?? {});
     for (const [target, options] of dependencies) {
       if (!names.has(target)) {
