@@ -192,7 +192,8 @@ export class BatchEngine {
     const now = Date.now();
     const status = this.statusAt(record, now);
     if (status === 'cancelling' || status === 'cancelled') return this.describe(record, now);
-    if (isTerminal(status)) throw invalidRequest(`Cannot cancel a batch with status '${status}'.`, null, null, 409);
+    // A 400, not a 409: the SDK retries 409s, and asking again cannot help.
+    if (isTerminal(status)) throw invalidRequest(`Cannot cancel a batch with status '${status}'.`, null, 'batch_not_cancellable');
     record.cancelRequestedMs = now;
     return this.describe(record, now);
   }
@@ -370,7 +371,7 @@ export class BatchEngine {
     };
     const scan = record.scan;
     try {
-      if (terminal.status !== 'failed' && scan?.ok === true && record.order !== null) {
+      if (terminal.started && scan?.ok === true && record.order !== null) {
         const inputPath = this.files.contentPath(record.params.inputFileId);
         if (inputPath === undefined) throw new Error(`the input file ${record.params.inputFileId} is gone`);
         const createdAt = seconds(terminal.atMs);

@@ -28,7 +28,8 @@ export interface Transition {
 export interface Timeline {
   /** In order; later entries win ties. The last one is the terminal one when there is one. */
   transitions: Transition[];
-  terminal: { status: TerminalStatus; atMs: number; doneFraction: number } | null;
+  /** `started`: the batch got to in_progress (a batch cancelled while validating has no results). */
+  terminal: { status: TerminalStatus; atMs: number; doneFraction: number; started: boolean } | null;
   /** The share of requests done at a time before the terminal one. */
   progressAt(ms: number): number;
 }
@@ -44,12 +45,12 @@ export function buildTimeline(input: TimelineInput): Timeline {
     transitions.push({ status: 'cancelling', atMs: cancelMs });
     const atMs = cancelMs + timing.cancellingMs;
     transitions.push({ status: 'cancelled', atMs });
-    return { transitions, terminal: { status: 'cancelled', atMs, doneFraction: 0 }, progressAt: () => 0 };
+    return { transitions, terminal: { status: 'cancelled', atMs, doneFraction: 0, started: false }, progressAt: () => 0 };
   }
   if (validation === null || validatedMs === null) return { transitions, terminal: null, progressAt: () => 0 };
   if (!validation.ok) {
     transitions.push({ status: 'failed', atMs: validatedMs });
-    return { transitions, terminal: { status: 'failed', atMs: validatedMs, doneFraction: 0 }, progressAt: () => 0 };
+    return { transitions, terminal: { status: 'failed', atMs: validatedMs, doneFraction: 0, started: false }, progressAt: () => 0 };
   }
 
   transitions.push({ status: 'in_progress', atMs: validatedMs });
@@ -68,7 +69,7 @@ export function buildTimeline(input: TimelineInput): Timeline {
     transitions.push({ status: 'cancelled', atMs });
     return {
       transitions,
-      terminal: { status: 'cancelled', atMs, doneFraction },
+      terminal: { status: 'cancelled', atMs, doneFraction, started: true },
       progressAt: (ms) => (ms >= cancelMs ? doneFraction : Math.min(running(ms), expiredFraction)),
     };
   }
@@ -76,14 +77,14 @@ export function buildTimeline(input: TimelineInput): Timeline {
     transitions.push({ status: 'expired', atMs: expireMs });
     return {
       transitions,
-      terminal: { status: 'expired', atMs: expireMs, doneFraction: expiredFraction },
+      terminal: { status: 'expired', atMs: expireMs, doneFraction: expiredFraction, started: true },
       progressAt: (ms) => Math.min(running(ms), expiredFraction),
     };
   }
   transitions.push({ status: 'finalizing', atMs: inProgressEndMs });
   const completedMs = inProgressEndMs + timing.finalizingMs;
   transitions.push({ status: 'completed', atMs: completedMs });
-  return { transitions, terminal: { status: 'completed', atMs: completedMs, doneFraction: 1 }, progressAt: running };
+  return { transitions, terminal: { status: 'completed', atMs: completedMs, doneFraction: 1, started: true }, progressAt: running };
 }
 
 /** The transitions that have happened by `ms`. */
