@@ -71,7 +71,7 @@ export function runsRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     app.get(
       '/v1/runs/:id/results',
-      { schema: { summary: 'The run\'s joined results as NDJSON, one line per request', tags: ['runs'], params: runIdParamsSchema, produces: [NDJSON] } },
+      { schema: { summary: 'The run\'s joined results as NDJSON, one line per request', tags: ['runs'], params: runIdParamsSchema, produces: [NDJSON, 'application/json'], response: { ...errorResponses } } },
       async (request, reply) => {
         const view = await getRunView(deps, request.params.id);
         if (!FINAL_RUN_STATUSES.includes(view.status as RunStatus) || view.results_url === null) {
