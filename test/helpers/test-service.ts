@@ -51,7 +51,8 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   const emulator = await startEmulator(options.emulator ?? {});
   const slack = await startSlackCapture();
   const storageDir = await mkdtemp(path.join(tmpdir(), 'batchline-test-'));
-  const prefix = `t${randomBytes(4).toString('hex')}`;
+  // A test restarting the service on one Redis passes the first one's prefix back in env.
+  const prefix = options.env?.['BATCHLINE_PREFIX'] ?? `t${randomBytes(4).toString('hex')}`;
   const env: Record<string, string> = {
     REDIS_URL: redis.url,
     OPENAI_BASE_URL: emulator.baseURL,
