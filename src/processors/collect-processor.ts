@@ -7,7 +7,7 @@ import { PipelineStore } from '../pipelines/pipeline-store.js';
 import { parsePayload, type StageProcessor } from './stage-processor.js';
 
 /** How long a collection that finds its pipeline already being collected waits before trying again. */
-const BUSY_RETRY_MAX_MS = 5_000;
+const BUSY_RETRY_MAX_MS = 2_000;
 
 const skipped = (reason: string): CollectOutcome => ({ runId: null, items: 0, listed: 0, pages: 0, resumed: false, truncated: false, skipped: reason });
 

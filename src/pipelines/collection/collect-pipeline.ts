@@ -32,7 +32,7 @@ export interface CollectedItem {
 }
 
 export interface CollectProgress {
-  stage: 'listing' | 'marking';
+  stage: 'listing' | 'recording' | 'marking';
   pages: number;
   listed: number;
   new: number;
@@ -107,6 +107,7 @@ export async function collectPipeline(deps: Deps, context: CollectContext): Prom
     // Nothing below may run without the lock: another collector could list the same items.
     await lock.confirm();
     await claim.set({ job_id: jobId, run_id: runId, claimed_at: new Date().toISOString() });
+    await context.reportProgress({ stage: 'recording', pages: listing.pages, listed: listing.listed, new: listing.items });
     await pause('collect:after-claim');
     const run = await createRun(deps, runSpecOf(pipeline, context.source), async (_runId, key) => {
       await deps.storage.put(key, createReadStream(file.path));
