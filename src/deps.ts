@@ -9,7 +9,7 @@ import type { Logger } from './lib/logger.js';
 import { nodeHttpFetch } from './lib/node-http-fetch.js';
 import { ServiceMetrics } from './metrics/service-metrics.js';
 import { SlackNotifier } from './notify/slack-notifier.js';
-import { producerConnection, producerRedisOptions } from './queues/redis-connection.js';
+import { producerRedisOptions } from './queues/redis-connection.js';
 import { closeStageQueues, createStageQueues, type StageQueues } from './queues/stage-queues.js';
 import { RunLedger } from './runs/run-ledger.js';
 import { createStorage } from './storage/create-storage.js';
@@ -47,7 +47,9 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   const redis = new Redis({ ...producerRedisOptions(config.REDIS_URL), lazyConnect: true });
   redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
   await redis.connect().catch((error: unknown) => logger.warn({ err: String(error) }, 'redis not reachable yet'));
-  const queues = createStageQueues(producerConnection(config.REDIS_URL), config.BATCHLINE_PREFIX);
+  // The queues share the API's fail-fast client: adding a job never waits on reconnects, and closing
+  // them never hangs on a QUIT that a reconnecting client cannot send.
+  const queues = createStageQueues(redis, config.BATCHLINE_PREFIX);
   const tuning = { ...defaultTuning, ...overrides.tuning };
   let s3Client: S3Client | undefined;
   const s3 = (): S3Client => (s3Client ??= createS3Client({ endpoint: config.AWS_ENDPOINT_URL_S3, region: config.AWS_REGION }));

@@ -76,6 +76,8 @@ export async function closeWorkersGracefully(workers: readonly Worker[], active:
       }
     }
   }
-  // Forced when jobs were handed back: their processors may still be running here, and their outcome no longer counts.
-  await Promise.all(workers.map((worker) => worker.close(!finished)));
+  // Always forced: the wait for running jobs happened above, and an unforced close can hang while
+  // BullMQ's blocking connection is still reconnecting after a Redis restart. Handed-back jobs'
+  // processors may still be running here; their outcome no longer counts.
+  await Promise.all(workers.map((worker) => worker.close(true)));
 }

@@ -22,5 +22,14 @@ export async function enqueue<Name extends QueueName>(
 }
 
 export async function closeStageQueues(queues: StageQueues): Promise<void> {
-  await Promise.all(QUEUE_NAMES.map((name) => queues[name].close()));
+  await Promise.all(
+    QUEUE_NAMES.map(async (name) => {
+      try {
+        await queues[name].close();
+      } catch {
+        // A producer connection that is still reconnecting cannot QUIT (no offline queue); drop it instead.
+        await queues[name].disconnect().catch(() => undefined);
+      }
+    }),
+  );
 }

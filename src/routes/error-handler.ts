@@ -16,6 +16,7 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     return send(reply, 400, 'invalid_request', message);
   }
   if (error.validation !== undefined) return send(reply, 400, 'invalid_request', error.message);
+  if (isRedisUnavailable(error)) return send(reply, 503, 'unavailable', 'the queue store (Redis) is unavailable; try again shortly');
   if (error instanceof StorageNotFoundError) return send(reply, 404, 'not_found', 'the stored object no longer exists');
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -33,4 +34,12 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return send(reply, error.statusCode, 'invalid_request', error.message);
   request.log.error({ err: error }, 'request failed');
   return send(reply, 500, 'internal_error', 'an internal error occurred; it has been logged');
+}
+
+/** ioredis' ways of saying the connection is gone (the API's client never queues commands offline). */
+function isRedisUnavailable(error: Error): boolean {
+  return (
+    error.name === 'MaxRetriesPerRequestError' ||
+    /Stream isn't writeable|Connection is closed|ECONNREFUSED|enableOfflineQueue/.test(error.message)
+  );
 }

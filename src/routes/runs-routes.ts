@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../deps.js';
@@ -47,6 +48,9 @@ export function runsRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const contentType = request.headers['content-type'] ?? '';
+        if (!contentType.startsWith(NDJSON) && !contentType.startsWith('application/json')) {
+          throw new ApiError(415, 'unsupported_media_type', `send application/json or ${NDJSON}, not ${contentType || 'no Content-Type'}`);
+        }
         const run = contentType.startsWith(NDJSON)
           ? await acceptNdjsonRun(deps, request.body as unknown as Readable, request.query.endpoint)
           : await acceptJsonRun(deps, request.body);
@@ -78,7 +82,8 @@ export function runsRoutes(deps: Deps): FastifyPluginAsyncZod {
           throw new ApiError(409, 'results_not_ready', `run ${view.id} is ${view.status}; results are available once it has ended`);
         }
         const stream = await deps.storage.get(storageKeys.runResults(view.id));
-        return reply.type(NDJSON).send(stream);
+        // Streamed as is: a stream bypasses the serializer, whose types only know the JSON error bodies.
+        return (reply as FastifyReply).type(NDJSON).send(stream);
       },
     );
 

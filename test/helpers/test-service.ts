@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { QueueEvents } from 'bullmq';
+import { EventEmitter } from 'node:events';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { startService, type Role, type RunningService } from '../../src/server.js';
@@ -74,8 +74,12 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     overrides: { tuning: { ...quickTuning, ...options.tuning }, workDir: path.join(storageDir, 'work') },
     workerOptions: options.workerOptions,
   });
-  const queueEvents = new QueueEvents('notify', { connection: { url: redis.url }, prefix });
-  await queueEvents.waitUntilReady();
+  // The in-process notify worker says when a run ends (no extra Redis connection, so a test that
+  // restarts Redis has nothing left blocked on the old one).
+  const notifyWorker = service.workers?.workers.find((worker) => worker.name === 'notify');
+  if (notifyWorker === undefined) throw new Error('waitForRunEnd needs the notify worker in this process');
+  const runEnded = new EventEmitter();
+  notifyWorker.on('completed', (job) => runEnded.emit('ended', job.id));
 
   const handle: TestService = {
     redis,
@@ -110,21 +114,21 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
       };
       const ended = new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
-          queueEvents.off('completed', listener);
+          runEnded.off('ended', listener);
           void getRun().then((run) => reject(new Error(`run ${runId} did not end within ${timeoutMs} ms; it is ${run.status}: ${JSON.stringify(run)}`)), reject);
         }, timeoutMs);
-        const listener = ({ jobId }: { jobId: string }) => {
+        const listener = (jobId: string | undefined) => {
           if (jobId !== `notify-${runId}`) return;
           clearTimeout(timer);
-          queueEvents.off('completed', listener);
+          runEnded.off('ended', listener);
           resolve();
         };
-        queueEvents.on('completed', listener);
+        runEnded.on('ended', listener);
         // The run may have ended before we started listening.
         void getRun().then((run) => {
           if (FINAL_RUN_STATUSES.includes(run.status as RunStatus)) {
             clearTimeout(timer);
-            queueEvents.off('completed', listener);
+            runEnded.off('ended', listener);
             resolve();
           }
         });
@@ -133,7 +137,6 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
       return getRun();
     },
     async close() {
-      await queueEvents.close();
       await service.stop();
       await emulator.close();
       await slack.close();
