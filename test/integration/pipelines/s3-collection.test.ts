@@ -33,6 +33,8 @@ describe('collecting from an S3 bucket', () => {
     process.env['AWS_SECRET_ACCESS_KEY'] = s3.credentials.secretAccessKey;
     t = await startTestService({
       env: { STORAGE_URL: 's3://batchline-data/deployments/test', AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_REGION: 'us-east-1' },
+      // Several collections at once, as several workers would run them: the pipeline lock must serialise them.
+      workerOptions: { concurrency: { collect: 4 } },
     });
     jobs = await watchCollectJobs(t, t.redis.url, t.prefix);
     commands = countS3Commands(t.service.deps.s3());
@@ -124,23 +126,21 @@ describe('collecting from an S3 bucket', () => {
     assert.equal((await jobs.trigger('bulk')).runId, null);
   });
 
-  it('an object with the same LastModified second as the last collection is not missed', async () => {
-    await t.request('PUT', '/v1/pipelines/same-second', {
-      source: { type: 's3', bucket: 'uploads', prefix: 'second/' },
-      template: { type: 'embeddings', model: 'text-embedding-3-small', input: '{{key}}' },
-    });
-    // Start at the top of a second so both puts and the collection between them fit in it.
-    await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000)));
-    await putMany(s3.client, 'uploads', [{ key: 'second/first.txt', body: 'first' }]);
-    const first = await jobs.trigger('same-second');
-    await putMany(s3.client, 'uploads', [{ key: 'second/second.txt', body: 'second' }]);
-    const heads = await Promise.all(['second/first.txt', 'second/second.txt'].map((Key) => s3.client.send(new HeadObjectCommand({ Bucket: 'uploads', Key }))));
-    assert.equal(heads[0]?.LastModified?.getTime(), heads[1]?.LastModified?.getTime(), 'both objects carry the same LastModified second');
-    const second = await jobs.trigger('same-second');
-    assert.equal(first.items, 1);
-    assert.equal(second.items, 1);
-    assert.ok(second.runId !== null);
-    assert.deepEqual((await readRunItems(t.service.deps, second.runId)).map((item) => item.key), ['second/second.txt']);
+  it('overlapping collections of one pipeline run one at a time: the new objects land in one run', async () => {
+    const fresh = Array.from({ length: 5 }, (_, index) => `bulk/overlap-${index}.txt`);
+    await putMany(s3.client, 'uploads', fresh.map((key) => ({ key, body: key })));
+    const delayed = new Set<string>();
+    const onDelayed = ({ jobId }: { jobId: string }) => delayed.add(jobId);
+    jobs.events.on('delayed', onDelayed);
+    try {
+      const outcomes = await Promise.all([jobs.trigger('bulk'), jobs.trigger('bulk'), jobs.trigger('bulk')]);
+      assert.deepEqual(outcomes.map((outcome) => outcome.items).sort(), [0, 0, 5]);
+      assert.ok(outcomes.some((outcome) => delayed.has(outcome.jobId)), 'a collection that found the pipeline busy waited (moved to delayed)');
+    } finally {
+      jobs.events.off('delayed', onDelayed);
+    }
+    // The 2,500, the three new, the overwritten one, and these five.
+    assert.equal((await pipelineRunIds(t.service.deps, 'bulk')).length, 4);
   });
 
   it('max_items_per_run: the rest wait for the next run', async () => {
