@@ -12,6 +12,7 @@ export const METADATA_FAULT_KEYS = [
   'emulator_error_shape',
   'emulator_error_status',
   'emulator_fail_lines',
+  'emulator_invalid_lines',
   'emulator_expire_at',
   'emulator_latency_ms',
   'emulator_validating_ms',
@@ -40,6 +41,8 @@ export interface BatchPlan {
   errorStatus: number | null;
   /** 1-based line numbers of the input file that fail. */
   failLines: ReadonlySet<number>;
+  /** 1-based line numbers that validation rejects, failing the whole batch as OpenAI does. */
+  invalidLines: ReadonlySet<number>;
   expireAtFraction: number | null;
   /** Added to retrieve and cancel of this batch. */
   latencyMs: number;
@@ -74,10 +77,12 @@ export function planBatch(metadata: Readonly<Record<string, string>> | null, opt
     errorShape: 'mixed',
     errorStatus: null,
     failLines: new Set(),
+    invalidLines: new Set(),
     expireAtFraction: faults.expireAtFraction,
     latencyMs: 0,
   };
   const failLines = new Set<number>();
+  const invalidLines = new Set<number>();
   for (const [key, value] of Object.entries(metadata ?? {})) {
     if (!key.startsWith('emulator_')) continue;
     switch (key) {
@@ -95,10 +100,11 @@ export function planBatch(metadata: Readonly<Record<string, string>> | null, opt
         break;
       }
       case 'emulator_fail_lines':
+      case 'emulator_invalid_lines':
         for (const part of value.split(',')) {
           const line = Number(part.trim());
           if (!Number.isInteger(line) || line < 1) throw badValue(key, value, 'comma-separated line numbers from 1');
-          failLines.add(line);
+          (key === 'emulator_fail_lines' ? failLines : invalidLines).add(line);
         }
         break;
       case 'emulator_expire_at':
@@ -128,6 +134,7 @@ export function planBatch(metadata: Readonly<Record<string, string>> | null, opt
     }
   }
   plan.failLines = failLines;
+  plan.invalidLines = invalidLines;
   return plan;
 }
 

@@ -84,6 +84,10 @@ export async function scanInputFile(path: string, context: ScanContext): Promise
     requests++;
     // Past the limit the batch fails anyway; only the count still matters.
     if (requests > MAX_REQUESTS_PER_BATCH) return;
+    if (context.plan.invalidLines.has(lineNumber)) {
+      report({ code: 'invalid_request', message: 'This line was rejected by validation (emulator_invalid_lines).', param: 'body', line: lineNumber });
+      return;
+    }
 
     let parsed: unknown;
     try {
