@@ -12,6 +12,7 @@ import { SlackNotifier } from './notify/slack-notifier.js';
 import { producerRedisOptions } from './queues/redis-connection.js';
 import { closeStageQueues, createStageQueues, type StageQueues } from './queues/stage-queues.js';
 import { RunLedger } from './runs/run-ledger.js';
+import { TokenBudget } from './runs/token-budget.js';
 import { createStorage } from './storage/create-storage.js';
 import { createS3Client } from './storage/s3-client.js';
 import type { ObjectStorage } from './storage/object-storage.js';
@@ -26,6 +27,7 @@ export interface Deps {
   redis: Redis;
   queues: StageQueues;
   ledger: RunLedger;
+  tokenBudget: TokenBudget;
   storage: ObjectStorage;
   s3: () => S3Client;
   openai: OpenAI;
@@ -69,6 +71,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     redis,
     queues,
     ledger: new RunLedger(redis, config.BATCHLINE_PREFIX),
+    tokenBudget: new TokenBudget(redis, config.BATCHLINE_PREFIX),
     storage: createStorage(config.STORAGE_URL, s3),
     s3,
     openai,

@@ -17,6 +17,13 @@ export interface Tuning {
   reconcileWindowMs: number;
   /** Timeout of one OpenAI API call. */
   openaiTimeoutMs: number;
+  /** How many times one request is sent before a retryable failure (429, 5xx, expiry) is final. */
+  maxAttemptsPerRequest: number;
+  /** Waiting out token_limit_exceeded: first wait, doubling per try, up to this many tries. */
+  tokenLimitWaitMs: number;
+  tokenLimitMaxWaits: number;
+  /** How long a shard waits before asking again for room in its model's enqueued-token budget. */
+  tokenBudgetRecheckMs: number;
 }
 
 export const defaultTuning: Tuning = {
@@ -28,6 +35,10 @@ export const defaultTuning: Tuning = {
   shardMaxBytes: 199 * 1024 * 1024,
   reconcileWindowMs: 6 * 3600_000,
   openaiTimeoutMs: 120_000,
+  maxAttemptsPerRequest: 3,
+  tokenLimitWaitMs: 5 * 60_000,
+  tokenLimitMaxWaits: 10,
+  tokenBudgetRecheckMs: 60_000,
 };
 
 /** Fast timings for the demo and the test suites: the emulator answers in seconds or at once. */
@@ -36,4 +47,6 @@ export const quickTuning: Tuning = {
   pollInitialMs: 100,
   pollMaxMs: 1_000,
   pollNearExpiryMs: 500,
+  tokenLimitWaitMs: 500,
+  tokenBudgetRecheckMs: 250,
 };

@@ -11,6 +11,10 @@ import { errorResultLine, isSuccess, type ResultLine } from '../runs/result-line
 import type { RunRecord, ShardRecord } from '../runs/run-record.js';
 import { storageKeys } from '../runs/storage-keys.js';
 import { enqueueNotifyWhenDone } from './enqueue-notify-when-done.js';
+import { enqueuedTokenLimitFrom, isTransientFailure, nextGenerationPatch, retryModeFor } from '../runs/retry-policy.js';
+import { jobIds } from '../queues/job-ids.js';
+import { enqueue } from '../queues/stage-queues.js';
+import { budgetHolder } from '../runs/token-budget.js';
 import { progressReporter } from './job-progress.js';
 import { parsePayload, type StageProcessor } from './stage-processor.js';
 
@@ -43,24 +47,33 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
     const items = await loadManifest(deps, run, ref.shard);
     const local = new LineFileWriter(path.join(deps.workDir, `${ref.runId}-s${ref.shard}-g${ref.generation}-results.ndjson`));
     const answered = new Set<string>();
+    // Failed requests that go round again in the next generation instead of getting their line now.
+    const retry = new Set<string>();
+    const mode = retryModeFor(run, shard, deps.tuning);
     let succeeded = 0;
     let failed = 0;
     const progress = progressReporter(job, 'joining results', 'requests', shard.requests);
-    const emit = async (line: ResultLine): Promise<void> => {
+    const emit = async (line: ResultLine, retryable: boolean): Promise<void> => {
       if (answered.has(line.custom_id)) return;
       answered.add(line.custom_id);
-      if (isSuccess(line)) succeeded += 1;
-      else failed += 1;
-      await local.write(JSON.stringify(line));
-      await progress.report(succeeded + failed);
+      if (retryable && !isSuccess(line)) retry.add(line.custom_id);
+      else {
+        if (isSuccess(line)) succeeded += 1;
+        else failed += 1;
+        await local.write(JSON.stringify(line));
+      }
+      await progress.report(answered.size);
     };
+    await deps.tokenBudget.release(shard.model ?? '', budgetHolder(ref));
+    await learnTokenLimit(deps, shard);
     try {
       for (const fileId of [shard.output_file_id, shard.error_file_id]) {
         if (fileId === null) continue;
         for await (const raw of readLines(await downloadFile(deps, fileId))) {
           const line = JSON.parse(raw) as BatchOutputLine;
           if (typeof line.custom_id !== 'string') continue;
-          await emit(toResultLine(run, line, items.get(line.custom_id) ?? null));
+          const result = toResultLine(run, line, items.get(line.custom_id) ?? null);
+          await emit(result, mode.kind === 'transient' && isTransientFailure(result));
         }
       }
       const lineErrors = await validationErrorsByLine(deps, shard);
@@ -69,18 +82,52 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
         lineNumber += 1;
         const customId = (JSON.parse(raw) as { custom_id: string }).custom_id;
         if (answered.has(customId)) continue;
-        await emit(errorResultLine(customId, items.get(customId) ?? null, lineErrors.get(lineNumber) ?? unansweredReason(shard)));
+        const named = lineErrors.get(lineNumber);
+        const result = errorResultLine(customId, items.get(customId) ?? null, named ?? unansweredReason(shard));
+        const retryable =
+          mode.kind === 'token-wait' || (mode.kind === 'validation' && named === undefined) || (mode.kind === 'transient' && isTransientFailure(result));
+        await emit(result, retryable);
       }
       await local.close();
       await deps.storage.put(storageKeys.shardResults(ref.runId, ref.shard, ref.generation), createReadStream(local.path));
-      await progress.flush(succeeded + failed);
+      if (retry.size > 0) await writeNextGeneration(deps, ref, retry);
+      await progress.flush(answered.size);
     } finally {
       await local.close();
       await rm(local.path, { force: true });
     }
-    const stored = await deps.ledger.updateShard(ref.runId, ref.shard, { step: ['terminal'], generation: [ref.generation] }, { step: 'stored', succeeded, failed });
+    const totals = { succeeded: shard.succeeded + succeeded, failed: shard.failed + failed };
+    const log = deps.logger.child({ run_id: ref.runId, shard: ref.shard, generation: ref.generation });
+    if (retry.size > 0) {
+      // The shard goes round again with only the requests to retry; this generation's final lines are stored.
+      const next = { runId: ref.runId, shard: ref.shard, generation: ref.generation + 1 };
+      const moved = await deps.ledger.updateShard(ref.runId, ref.shard, { step: ['terminal'], generation: [ref.generation] }, {
+        ...totals,
+        ...nextGenerationPatch(shard, mode),
+        step: 'planned',
+        generation: next.generation,
+        previous_batch_ids: shard.batch_id === null ? shard.previous_batch_ids : [...shard.previous_batch_ids, shard.batch_id],
+        input_file_id: null,
+        batch_id: null,
+        creating_since: null,
+        batch_status: null,
+        request_counts: null,
+        output_file_id: null,
+        error_file_id: null,
+        expires_at: null,
+        error: null,
+      });
+      if (moved === 'applied') {
+        await deps.metrics.resultsStored(shard.batch_id, succeeded, failed);
+        log.warn({ retrying: retry.size, mode: mode.kind, succeeded, failed }, 'resubmitting failed requests as the next generation');
+      }
+      const delay = mode.kind === 'token-wait' ? mode.delayMs : 0;
+      await enqueue(deps.queues, 'submit', next, { jobId: jobIds.submit(next), delay });
+      return;
+    }
+    const stored = await deps.ledger.updateShard(ref.runId, ref.shard, { step: ['terminal'], generation: [ref.generation] }, { step: 'stored', ...totals });
     if (stored === 'applied') await deps.metrics.resultsStored(shard.batch_id, succeeded, failed);
-    deps.logger.info({ run_id: ref.runId, shard: ref.shard, succeeded, failed }, 'shard results stored');
+    log.info({ succeeded: totals.succeeded, failed: totals.failed }, 'shard results stored');
     await enqueueNotifyWhenDone(deps, ref.runId);
   };
 }
@@ -146,4 +193,27 @@ async function validationErrorsByLine(deps: Deps, shard: ShardRecord): Promise<M
     if (typeof error.line === 'number') byLine.set(error.line, { code: error.code ?? 'invalid_request', message: error.message ?? 'rejected by validation' });
   }
   return byLine;
+}
+
+
+/** A token_limit_exceeded failure says the model's limit; later shards wait for room under it. */
+async function learnTokenLimit(deps: Deps, shard: ShardRecord): Promise<void> {
+  if (shard.error?.code !== 'token_limit_exceeded' || shard.model === null) return;
+  const limit = enqueuedTokenLimitFrom(shard.error.message);
+  if (limit !== null) await deps.tokenBudget.learnLimit(shard.model, limit);
+}
+
+/** Writes the requests to retry, as they were sent, as the shard's next generation's input. */
+async function writeNextGeneration(deps: Deps, ref: { runId: string; shard: number; generation: number }, retry: ReadonlySet<string>): Promise<void> {
+  const next = new LineFileWriter(path.join(deps.workDir, `${ref.runId}-s${ref.shard}-g${ref.generation + 1}-requests.jsonl`));
+  try {
+    for await (const raw of readLines(await deps.storage.get(storageKeys.shardRequests(ref.runId, ref.shard, ref.generation)))) {
+      if (retry.has((JSON.parse(raw) as { custom_id: string }).custom_id)) await next.write(raw);
+    }
+    await next.close();
+    await deps.storage.put(storageKeys.shardRequests(ref.runId, ref.shard, ref.generation + 1), createReadStream(next.path));
+  } finally {
+    await next.close();
+    await rm(next.path, { force: true });
+  }
 }

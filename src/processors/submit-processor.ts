@@ -1,4 +1,4 @@
-import type { Job } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import type OpenAI from 'openai';
 import type { Batch, BatchCreateParams } from 'openai/resources/batches';
 import type { Deps } from '../deps.js';
@@ -14,6 +14,7 @@ import { withLocalFile } from '../storage/with-local-file.js';
 import { isLastAttempt } from './attempts.js';
 import { parsePayload, type StageProcessor } from './stage-processor.js';
 import { markShardTerminal } from './mark-shard-terminal.js';
+import { budgetHolder } from '../runs/token-budget.js';
 import { progressReporter } from './job-progress.js';
 
 type ShardRef = JobPayloads['submit'];
@@ -26,7 +27,7 @@ type ShardRef = JobPayloads['submit'];
  * anything is created again.
  */
 export function createSubmitProcessor(deps: Deps): StageProcessor<'submit'> {
-  return async (job) => {
+  return async (job, token) => {
     const ref = parsePayload('submit', job.data);
     const { ledger } = deps;
     const log = deps.logger.child({ run_id: ref.runId, shard: ref.shard, generation: ref.generation });
@@ -55,6 +56,12 @@ export function createSubmitProcessor(deps: Deps): StageProcessor<'submit'> {
     }
 
     if (shard.step === 'uploaded') {
+      // Wait for room under the model's enqueued-token limit rather than create a batch bound to fail.
+      if (!(await deps.tokenBudget.reserve(shard.model ?? '', budgetHolder(ref), shard.estimated_tokens))) {
+        log.info({ tokens: shard.estimated_tokens, model: shard.model }, 'waiting for room in the model\'s enqueued-token budget');
+        await job.moveToDelayed(Date.now() + deps.tuning.tokenBudgetRecheckMs, token);
+        throw new DelayedError();
+      }
       await ledger.updateShard(ref.runId, ref.shard, { step: ['uploaded'], generation: [ref.generation] }, { step: 'creating', creating_since: Date.now() });
       shard = await reload(deps, ref);
     }

@@ -81,6 +81,12 @@ export interface ShardRecord {
   failed: number;
   /** Batches of earlier generations of this shard (kept for the record). */
   previous_batch_ids: string[];
+  /** Generations made to retry failed requests: a request in this generation has been sent this many times before. */
+  retry_generations: number;
+  /** Generations made to wait out token_limit_exceeded (they do not count as attempts of the requests). */
+  token_waits: number;
+  /** A batch of this shard already failed validation and the unnamed lines were resubmitted once. */
+  validation_retried: boolean;
 }
 
 export const newShardRecord = (fields: Pick<ShardRecord, 'shard' | 'model' | 'requests' | 'bytes' | 'estimated_tokens'>): ShardRecord => ({
@@ -99,4 +105,7 @@ export const newShardRecord = (fields: Pick<ShardRecord, 'shard' | 'model' | 're
   succeeded: 0,
   failed: 0,
   previous_batch_ids: [],
+  retry_generations: 0,
+  token_waits: 0,
+  validation_retried: false,
 });
