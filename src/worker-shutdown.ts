@@ -4,6 +4,9 @@ import type { Logger } from './lib/logger.js';
 // Promise<unknown>: a job's return value (collect's outcome) passes through to BullMQ.
 type Processor = (job: Job, token?: string) => Promise<unknown>;
 
+/** Long enough for the last jobs' completion to reach Redis, short enough not to hold a shutdown up. */
+const FINAL_CLOSE_MS = 3_000;
+
 interface RunningJob {
   job: Job;
   token: string | undefined;
@@ -76,8 +79,26 @@ export async function closeWorkersGracefully(workers: readonly Worker[], active:
       }
     }
   }
-  // Always forced: the wait for running jobs happened above, and an unforced close can hang while
-  // BullMQ's blocking connection is still reconnecting after a Redis restart. Handed-back jobs'
-  // processors may still be running here; their outcome no longer counts.
-  await Promise.all(workers.map((worker) => worker.close(true)));
+  if (!finished) {
+    // Handed-back jobs' processors may still be running here; their outcome no longer counts.
+    await Promise.all(workers.map((worker) => worker.close(true)));
+    return;
+  }
+  // A job whose processor has returned may still be on its way to `completed` (BullMQ's
+  // moveToFinished): a forced close drops that command and leaves the job to stall. So close
+  // gently, but not for long: an unforced close can hang while BullMQ's blocking connection is
+  // still reconnecting after a Redis restart.
+  const closing = Promise.all(workers.map((worker) => worker.close()));
+  let closeTimer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([
+    closing.then(() => true, () => true),
+    new Promise<boolean>((resolve) => {
+      closeTimer = setTimeout(() => resolve(false), FINAL_CLOSE_MS);
+    }),
+  ]);
+  clearTimeout(closeTimer);
+  if (!closed) {
+    logger.warn({ waited_ms: FINAL_CLOSE_MS }, 'workers did not close in time: disconnecting');
+    await Promise.all(workers.map((worker) => worker.disconnect().catch(() => undefined)));
+  }
 }

@@ -45,7 +45,7 @@ describe('API tokens guard /v1/* and the board', () => {
   let routes: Route[];
 
   before(async () => {
-    t = await startTestService({ role: 'api', env: { API_TOKENS: TOKENS.join(','), OPENAI_WEBHOOK_SECRET: WEBHOOK_SECRET } });
+    t = await startTestService({ workerOptions: { queues: ['notify'] }, env: { API_TOKENS: TOKENS.join(','), OPENAI_WEBHOOK_SECRET: WEBHOOK_SECRET } });
     assert.ok(t.service.app !== null);
     app = t.service.app;
     routes = await documentedApiRoutes(app);
@@ -143,7 +143,7 @@ describe('with no API_TOKENS', () => {
   const logs = captureLogs('info');
 
   before(async () => {
-    t = await startTestService({ role: 'api' });
+    t = await startTestService({ workerOptions: { queues: ['notify'] } });
     loopbackOnly = await startService({ role: 'api', config: loadConfig({ ...t.env, API_TOKENS: '' }), logger: logs.logger });
   });
   after(async () => {
@@ -175,7 +175,7 @@ describe('with no API_TOKENS', () => {
 describe('rate limit on /v1', () => {
   let t: TestService;
   before(async () => {
-    t = await startTestService({ role: 'api', env: { API_TOKENS: TOKENS[0] ?? '', API_RATE_LIMIT_PER_MINUTE: '5', OPENAI_WEBHOOK_SECRET: WEBHOOK_SECRET } });
+    t = await startTestService({ workerOptions: { queues: ['notify'] }, env: { API_TOKENS: TOKENS[0] ?? '', API_RATE_LIMIT_PER_MINUTE: '5', OPENAI_WEBHOOK_SECRET: WEBHOOK_SECRET } });
   });
   after(async () => {
     await t.close();
