@@ -76,10 +76,10 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   });
   // The in-process notify worker says when a run ends (no extra Redis connection, so a test that
   // restarts Redis has nothing left blocked on the old one).
+  // An API-only service (role 'api') has none: it may still be started, only waitForRunEnd refuses.
   const notifyWorker = service.workers?.workers.find((worker) => worker.name === 'notify');
-  if (notifyWorker === undefined) throw new Error('waitForRunEnd needs the notify worker in this process');
   const runEnded = new EventEmitter();
-  notifyWorker.on('completed', (job) => runEnded.emit('ended', job.id));
+  notifyWorker?.on('completed', (job) => runEnded.emit('ended', job.id));
 
   const handle: TestService = {
     redis,
@@ -106,6 +106,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
       return { status: response.statusCode, body: parsed, text: response.body };
     },
     async waitForRunEnd(runId, timeoutMs = 60_000) {
+      if (notifyWorker === undefined) throw new Error('waitForRunEnd needs the notify worker in this process');
       const getRun = async (): Promise<RunView> => {
         const run = await service.deps.ledger.getRun(runId);
         if (run === null) throw new Error(`no run ${runId}`);
