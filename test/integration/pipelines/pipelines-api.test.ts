@@ -189,6 +189,14 @@ describe('pipelines API', () => {
     assert.equal(unknown.status, 404);
   });
 
+  it('the OpenAPI document describes the pipeline routes', async () => {
+    const doc = (await t.request('GET', '/docs/json')).body as { paths: Record<string, Record<string, unknown>> };
+    assert.ok(doc.paths['/v1/pipelines/{id}']?.['put'] !== undefined);
+    assert.ok(doc.paths['/v1/pipelines/{id}']?.['delete'] !== undefined);
+    assert.ok(doc.paths['/v1/pipelines']?.['get'] !== undefined);
+    assert.ok(doc.paths['/v1/pipelines/{id}/trigger']?.['post'] !== undefined);
+  });
+
   it('DELETE removes the pipeline and its schedule', async () => {
     const schedulersBefore = await schedulerCount();
     const deleted = await t.request('DELETE', '/v1/pipelines/image-moderation');

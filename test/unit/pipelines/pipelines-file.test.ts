@@ -1,0 +1,79 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ConfigError } from '../../../src/config.js';
+import { readPipelinesFile } from '../../../src/pipelines/pipelines-file.js';
+
+describe('PIPELINES_FILE', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'batchline-pipelines-file-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const file = async (name: string, text: string): Promise<string> => {
+    const target = path.join(dir, name);
+    await writeFile(target, text);
+    return target;
+  };
+
+  it('reads YAML and JSON with the API schema, defaults filled in', async () => {
+    const yaml = await file('pipelines.yaml', `
+pipelines:
+  image-moderation:
+    schedule: { cron: "0 */6 * * *", tz: Europe/Paris }
+    source: { type: s3, bucket: uploads, prefix: images/, suffixes: [.png, .jpg] }
+    template: { type: image-moderation }
+    output: { url: "s3://moderation-results/" }
+  articles:
+    template: { type: summarize }
+`);
+    const fromYaml = await readPipelinesFile(yaml);
+    assert.deepEqual([...fromYaml.keys()], ['image-moderation', 'articles']);
+    const moderation = fromYaml.get('image-moderation');
+    assert.equal(moderation?.enabled, true);
+    assert.equal(moderation?.template.model, 'gpt-4o-mini');
+    assert.deepEqual(moderation?.schedule, { cron: '0 */6 * * *', tz: 'Europe/Paris' });
+
+    const json = await file('pipelines.json', JSON.stringify({ pipelines: { articles: { template: { type: 'summarize' } } } }));
+    assert.deepEqual([...(await readPipelinesFile(json)).keys()], ['articles']);
+  });
+
+  it('names the file and every bad field, and refuses the whole file', async () => {
+    const bad = await file('bad.yaml', `
+pipelines:
+  good: { template: { type: summarize } }
+  nightly:
+    schedule: { cron: "0 25 * * *" }
+    source: { type: s3, prefix: x/ }
+    template: { type: summarize }
+  "bad id!": { template: { type: summarize } }
+`);
+    await assert.rejects(readPipelinesFile(bad), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /^PIPELINES_FILE .*bad\.yaml: /);
+      assert.match(error.message, /pipelines\.nightly\.schedule\.cron: invalid cron expression/);
+      assert.match(error.message, /pipelines\.nightly\.source\.bucket/);
+      assert.match(error.message, /pipelines\."bad id!": the pipeline id must be/);
+      return true;
+    });
+  });
+
+  it('refuses files that are not { pipelines: { … } }', async () => {
+    const cases: Array<[string, string, RegExp]> = [
+      ['list.yaml', '- a\n- b\n', /must hold an object/],
+      ['extra.yaml', 'pipelines: {}\nversion: 2\n', /unknown field "version"/],
+      ['array.json', '{"pipelines": [{"id": "a"}]}', /pipelines: must be an object of pipeline id/],
+      ['broken.json', '{"pipelines": ', /is not valid JSON/],
+      ['broken.yaml', 'pipelines: [', /is not valid YAML/],
+    ];
+    for (const [name, text, message] of cases) {
+      await assert.rejects(readPipelinesFile(await file(name, text)), (error: unknown) => error instanceof ConfigError && message.test(error.message), name);
+    }
+    await assert.rejects(readPipelinesFile(path.join(dir, 'missing.yaml')), /cannot be read/);
+  });
+});
