@@ -106,6 +106,11 @@ export async function collectPipeline(deps: Deps, context: CollectContext): Prom
 
     // Nothing below may run without the lock: another collector could list the same items.
     await lock.confirm();
+    // Deleted while listing (DELETE does not wait for collections): start no run for a pipeline that is gone.
+    if ((await deps.redis.hexists(pipelineKeys.index(prefix), pipeline.id)) === 0) {
+      log.info('the pipeline was deleted during the collection; no run started');
+      return { runId: null, items: 0, listed: listing.listed, pages: listing.pages, resumed: false, truncated: false, skipped: 'pipeline_deleted' };
+    }
     await claim.set({ job_id: jobId, run_id: runId, claimed_at: new Date().toISOString() });
     await context.reportProgress({ stage: 'recording', pages: listing.pages, listed: listing.listed, new: listing.items });
     await pause('collect:after-claim');
