@@ -5,4 +5,6 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../src/cli.ts');
-process.exitCode = await main(process.argv.slice(2));
+// main resolves once its work is over (a server after its graceful stop), so exit now even if a
+// client library still holds a reconnect timer.
+process.exit(await main(process.argv.slice(2)));

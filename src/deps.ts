@@ -17,7 +17,7 @@ import { createStorage } from './storage/create-storage.js';
 import { createS3Client } from './storage/s3-client.js';
 import type { ObjectStorage } from './storage/object-storage.js';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { defaultTuning, type Tuning } from './tuning.js';
+import { defaultTuning, tuningFromConfig, type Tuning } from './tuning.js';
 
 /** Every client the stages and routes use, built once per process and closed once. */
 export interface Deps {
@@ -46,17 +46,20 @@ export interface DepsOverrides {
 }
 
 export async function createDeps(config: Config, logger: Logger, overrides: DepsOverrides = {}): Promise<Deps> {
+  // Refuse before opening any connection, so a refused start leaves nothing running.
+  const apiKey = requireOpenAIKey(config);
   const redis = new Redis({ ...producerRedisOptions(config.REDIS_URL), lazyConnect: true });
   redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
   await redis.connect().catch((error: unknown) => logger.warn({ err: String(error) }, 'redis not reachable yet'));
   // The queues share the API's fail-fast client: adding a job never waits on reconnects, and closing
   // them never hangs on a QUIT that a reconnecting client cannot send.
   const queues = createStageQueues(redis, config.BATCHLINE_PREFIX);
-  const tuning = { ...defaultTuning, ...overrides.tuning };
+  // Environment-set timings sit between the defaults and a caller's own overrides (tests, the demo).
+  const tuning = { ...defaultTuning, ...tuningFromConfig(config), ...overrides.tuning };
   let s3Client: S3Client | undefined;
   const s3 = (): S3Client => (s3Client ??= createS3Client({ endpoint: config.AWS_ENDPOINT_URL_S3, region: config.AWS_REGION }));
   const openai = new OpenAI({
-    apiKey: requireOpenAIKey(config),
+    apiKey,
     baseURL: config.OPENAI_BASE_URL,
     organization: config.OPENAI_ORG_ID ?? null,
     project: config.OPENAI_PROJECT_ID ?? null,

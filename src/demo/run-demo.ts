@@ -55,7 +55,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     STORAGE_URL: process.env['STORAGE_URL'] ?? 'file://./data',
     HOST: '127.0.0.1',
     PORT: '0',
-    LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
+    LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'error',
     BATCHLINE_ALLOW_EPHEMERAL_REDIS: '1',
     BATCHLINE_PREFIX: prefix,
     API_TOKENS: '',
