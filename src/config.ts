@@ -11,6 +11,9 @@ const optionalString = z
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
+/** An optional whole number: unset or blank means "use the built-in default". */
+const optionalInt = (min: number, max = Number.MAX_SAFE_INTEGER) => optionalString.pipe(z.coerce.number<string>().int().min(min).max(max).optional());
+
 const urlWithProtocols = (protocols: string[]) =>
   z.string().refine(
     (value) => {
@@ -55,6 +58,21 @@ const envSchema = z.object({
   BATCHLINE_JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
   /** Tests only: a named step (e.g. collect:after-page:1) where the process stops for good, to be killed there. */
   BATCHLINE_TEST_PAUSE_AT: optionalString,
+  /**
+   * Tests only, never in production: comma-separated crash points (e.g.
+   * `submit:after-create,results:mid-download#200`) where the process kills
+   * itself with SIGKILL; `#N` fires on the Nth pass instead of the first.
+   */
+  BATCHLINE_CRASH_AT: optionalString,
+  /** Tests only: a folder where a fired crash point leaves a marker, so the restarted process runs through it. */
+  BATCHLINE_CRASH_MARKER_DIR: optionalString,
+  /** How often a worker re-drives ledger steps that no live job drives (lost or failed jobs); it also sweeps at start. */
+  BATCHLINE_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
+  /** First batch status check after creation, then doubling up to BATCHLINE_POLL_MAX_MS (unset: 10 s and 5 min). */
+  BATCHLINE_POLL_INITIAL_MS: optionalInt(10),
+  BATCHLINE_POLL_MAX_MS: optionalInt(10),
+  /** Requests per shard, at most OpenAI's 50,000 per batch (unset: 50,000). */
+  BATCHLINE_SHARD_MAX_REQUESTS: optionalInt(1, 50_000),
   /** Lets tests and the demo run on a Redis without persistence (a warning is logged). */
   BATCHLINE_ALLOW_EPHEMERAL_REDIS: z
     .enum(['0', '1', 'true', 'false'])

@@ -1,3 +1,5 @@
+import type { Config } from './config.js';
+
 /**
  * Timings and sizes the stages run by. Production uses the defaults; tests
  * and the demo shrink the waits so a run finishes in seconds.
@@ -50,3 +52,12 @@ export const quickTuning: Tuning = {
   tokenLimitWaitMs: 500,
   tokenBudgetRecheckMs: 250,
 };
+
+/** The timings an operator (or a test starting worker processes) may set through the environment; unset ones keep their default. */
+export function tuningFromConfig(config: Pick<Config, 'BATCHLINE_POLL_INITIAL_MS' | 'BATCHLINE_POLL_MAX_MS' | 'BATCHLINE_SHARD_MAX_REQUESTS'>): Partial<Tuning> {
+  const set: Partial<Tuning> = {};
+  if (config.BATCHLINE_POLL_INITIAL_MS !== undefined) set.pollInitialMs = config.BATCHLINE_POLL_INITIAL_MS;
+  if (config.BATCHLINE_POLL_MAX_MS !== undefined) set.pollMaxMs = config.BATCHLINE_POLL_MAX_MS;
+  if (config.BATCHLINE_SHARD_MAX_REQUESTS !== undefined) set.shardMaxRequests = config.BATCHLINE_SHARD_MAX_REQUESTS;
+  return set;
+}

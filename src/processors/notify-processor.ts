@@ -12,6 +12,7 @@ import { RunSummary } from '../runs/run-summary.js';
 import { storageKeys } from '../runs/storage-keys.js';
 import { StorageNotFoundError } from '../storage/object-storage.js';
 import { parsePayload, type StageProcessor } from './stage-processor.js';
+import { crashPoint } from '../lib/crash-point.js';
 
 /**
  * Notify: once every shard's results are stored, writes the run's combined
@@ -50,6 +51,7 @@ export function createNotifyProcessor(deps: Deps): StageProcessor<'notify'> {
     });
     if (copied !== null) log.info({ output: copied }, 'results copied to the pipeline output');
     if (!(await deps.ledger.claimNotification(runId, job.id ?? 'notify'))) return;
+    crashPoint('notify:after-slack-claim', deps.config);
     const delivery = await deps.slack.post(runMessage(settled, status, summary, finishedAt), settled.slack_webhook_url);
     if (delivery.delivered) log.info({ status }, 'run finished and announced');
     else {

@@ -16,6 +16,7 @@ import { jobIds } from '../queues/job-ids.js';
 import { enqueue } from '../queues/stage-queues.js';
 import { budgetHolder } from '../runs/token-budget.js';
 import { progressReporter } from './job-progress.js';
+import { crashPoint } from '../lib/crash-point.js';
 import { parsePayload, type StageProcessor } from './stage-processor.js';
 
 /** A line of an OpenAI batch output or error file. */
@@ -70,6 +71,7 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
       for (const fileId of [shard.output_file_id, shard.error_file_id]) {
         if (fileId === null) continue;
         for await (const raw of readLines(await downloadFile(deps, fileId))) {
+          crashPoint('results:mid-download', deps.config);
           const line = JSON.parse(raw) as BatchOutputLine;
           if (typeof line.custom_id !== 'string') continue;
           const result = toResultLine(run, line, items.get(line.custom_id) ?? null);
@@ -90,6 +92,7 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
       }
       await local.close();
       await deps.storage.put(storageKeys.shardResults(ref.runId, ref.shard, ref.generation), createReadStream(local.path));
+      crashPoint('results:after-result-write', deps.config);
       if (retry.size > 0) await writeNextGeneration(deps, ref, retry);
       await progress.flush(answered.size);
     } finally {

@@ -15,6 +15,7 @@ import { isLastAttempt } from './attempts.js';
 import { parsePayload, type StageProcessor } from './stage-processor.js';
 import { markShardTerminal } from './mark-shard-terminal.js';
 import { budgetHolder } from '../runs/token-budget.js';
+import { crashPoint } from '../lib/crash-point.js';
 import { progressReporter } from './job-progress.js';
 
 type ShardRef = JobPayloads['submit'];
@@ -50,6 +51,7 @@ export function createSubmitProcessor(deps: Deps): StageProcessor<'submit'> {
         uploadBatchFile(deps.openai, filePath, `batchline-${ref.runId}-s${ref.shard}-g${ref.generation}.jsonl`, { onProgress }),
       );
       await upload.flush(fileBytes);
+      crashPoint('submit:after-upload', deps.config);
       await ledger.updateShard(ref.runId, ref.shard, { step: ['planned'], generation: [ref.generation] }, { step: 'uploaded', input_file_id: file.id });
       log.info({ file_id: file.id, bytes: shard.bytes }, 'shard uploaded');
       shard = await reload(deps, ref);
@@ -68,8 +70,10 @@ export function createSubmitProcessor(deps: Deps): StageProcessor<'submit'> {
 
     if (shard.step === 'creating') {
       await job.updateProgress({ progress: 100, step: 'creating batch' });
+      crashPoint('submit:inside-creating', deps.config);
       const batch = await adoptOrCreate(deps, job, ref, shard, run.endpoint, batchMetadata(ref, run.pipeline_id, run.metadata));
       if (batch === null) return;
+      crashPoint('submit:after-create', deps.config);
       const created = await ledger.updateShard(
         ref.runId,
         ref.shard,
