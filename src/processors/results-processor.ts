@@ -8,7 +8,7 @@ import { readLines } from '../lib/jsonl.js';
 import { LineFileWriter } from '../lib/line-file-writer.js';
 import { parseOutputForRun } from '../runs/parse-output-for-run.js';
 import { errorResultLine, isSuccess, type ResultLine } from '../runs/result-line.js';
-import type { RunRecord, ShardRecord } from '../runs/run-record.js';
+import { NO_BATCH_YET, type RunRecord, type ShardRecord } from '../runs/run-record.js';
 import { storageKeys } from '../runs/storage-keys.js';
 import { enqueueNotifyWhenDone } from './enqueue-notify-when-done.js';
 import { enqueuedTokenLimitFrom, isTransientFailure, nextGenerationPatch, retryModeFor } from '../runs/retry-policy.js';
@@ -107,18 +107,9 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
       const moved = await deps.ledger.updateShard(ref.runId, ref.shard, { step: ['terminal'], generation: [ref.generation] }, {
         ...totals,
         ...nextGenerationPatch(shard, mode),
-        step: 'planned',
+        ...NO_BATCH_YET,
         generation: next.generation,
         previous_batch_ids: shard.batch_id === null ? shard.previous_batch_ids : [...shard.previous_batch_ids, shard.batch_id],
-        input_file_id: null,
-        batch_id: null,
-        creating_since: null,
-        batch_status: null,
-        request_counts: null,
-        output_file_id: null,
-        error_file_id: null,
-        expires_at: null,
-        error: null,
       });
       if (moved === 'applied') {
         await deps.metrics.resultsStored(shard.batch_id, succeeded, failed);

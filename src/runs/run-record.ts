@@ -89,9 +89,8 @@ export interface ShardRecord {
   validation_retried: boolean;
 }
 
-export const newShardRecord = (fields: Pick<ShardRecord, 'shard' | 'model' | 'requests' | 'bytes' | 'estimated_tokens'>): ShardRecord => ({
-  ...fields,
-  generation: 0,
+/** What a shard knows of its current batch: nothing yet, at the start of every generation. */
+export const NO_BATCH_YET = {
   step: 'planned',
   input_file_id: null,
   batch_id: null,
@@ -102,6 +101,12 @@ export const newShardRecord = (fields: Pick<ShardRecord, 'shard' | 'model' | 're
   error_file_id: null,
   expires_at: null,
   error: null,
+} as const satisfies Partial<ShardRecord>;
+
+export const newShardRecord = (fields: Pick<ShardRecord, 'shard' | 'model' | 'requests' | 'bytes' | 'estimated_tokens'>): ShardRecord => ({
+  ...fields,
+  ...NO_BATCH_YET,
+  generation: 0,
   succeeded: 0,
   failed: 0,
   previous_batch_ids: [],
