@@ -71,6 +71,12 @@ const envSchema = z.object({
   /** First batch status check after creation, then doubling up to BATCHLINE_POLL_MAX_MS (unset: 10 s and 5 min). */
   BATCHLINE_POLL_INITIAL_MS: optionalInt(10),
   BATCHLINE_POLL_MAX_MS: optionalInt(10),
+  /**
+   * Cap on batch status checks (retrieve calls) per second across every
+   * worker process on this Redis, so a backlog of thousands of waiting
+   * batches stays under OpenAI's rate limits; due checks beyond it wait their turn.
+   */
+  BATCHLINE_POLLS_PER_SECOND: z.coerce.number().int().min(1).default(20),
   /** Requests per shard, at most OpenAI's 50,000 per batch (unset: 50,000). */
   BATCHLINE_SHARD_MAX_REQUESTS: optionalInt(1, 50_000),
   /** Lets tests and the demo run on a Redis without persistence (a warning is logged). */

@@ -8,7 +8,7 @@ import { ActiveJobs, closeWorkersGracefully } from './worker-shutdown.js';
 
 export interface WorkerOptions {
   concurrency?: Partial<Record<QueueName, number>>;
-  /** Cap on batch status checks per second across every worker process (BullMQ's global rate limiter). */
+  /** Cap on batch status checks per second across every worker process (BullMQ's global rate limiter); BATCHLINE_POLLS_PER_SECOND when unset. */
   pollsPerSecond?: number;
   queues?: readonly QueueName[];
   /** Wraps each stage's processor (tracing, or tests that run every job twice to prove re-runs are safe). */
@@ -35,7 +35,7 @@ export function startWorkers(deps: Deps, options: WorkerOptions = {}): RunningWo
       // A dead worker's jobs go back to the queue once its lock lapses and a stalled check sees it.
       lockDuration: deps.config.BATCHLINE_JOB_LOCK_MS,
       stalledInterval: deps.config.BATCHLINE_JOB_LOCK_MS,
-      ...(name === 'poll' ? { limiter: { max: options.pollsPerSecond ?? 20, duration: 1000 } } : {}),
+      ...(name === 'poll' ? { limiter: { max: options.pollsPerSecond ?? deps.config.BATCHLINE_POLLS_PER_SECOND, duration: 1000 } } : {}),
     });
     worker.on('failed', (job, error) => {
       deps.logger.warn({ queue: name, job_id: job?.id, attempts: job?.attemptsMade, err: error.message }, 'job attempt failed');
