@@ -5,6 +5,7 @@ import { createDeps, type Deps, type DepsOverrides } from './deps.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { applyPipelinesFile } from './pipelines/pipelines-file.js';
 import { checkRedisRequirements } from './queues/redis-requirements.js';
+import { startLedgerSweeper, type LedgerSweeper } from './runs/ledger-sweeper.js';
 import { startWorkers, type RunningWorkers, type WorkerOptions } from './workers.js';
 
 export type Role = 'api' | 'worker' | 'all';
@@ -13,6 +14,8 @@ export interface RunningService {
   deps: Deps;
   app: FastifyInstance | null;
   workers: RunningWorkers | null;
+  /** Re-drives ledger steps whose job was lost or failed; runs where the workers run. */
+  sweeper: LedgerSweeper | null;
   /** Where the API listens, when this process serves it. */
   url: string | null;
   /** Graceful: stop taking HTTP requests, let running jobs finish or hand back, close queues and Redis. */
@@ -34,12 +37,16 @@ export async function startService(options: StartOptions): Promise<RunningServic
   const deps = await createDeps(config, logger, options.overrides);
   let app: FastifyInstance | null = null;
   let workers: RunningWorkers | null = null;
+  let sweeper: LedgerSweeper | null = null;
   let url: string | null = null;
   try {
     await checkRedisRequirements(deps.redis, { allowEphemeral: config.BATCHLINE_ALLOW_EPHEMERAL_REDIS, logger });
     // The API roles apply the pipelines file (idempotent: a restart re-applies schedules in place, never twice).
     if (options.role !== 'worker' && config.PIPELINES_FILE !== undefined) await applyPipelinesFile(deps, config.PIPELINES_FILE);
-    if (options.role !== 'api') workers = startWorkers(deps, options.workerOptions);
+    if (options.role !== 'api') {
+      workers = startWorkers(deps, options.workerOptions);
+      sweeper = startLedgerSweeper(deps);
+    }
     if (options.role !== 'worker') {
       if (config.API_TOKENS.length === 0) logger.warn('API_TOKENS is not set: the API and the board accept loopback callers only');
       app = await buildApp(deps);
@@ -47,6 +54,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
       logger.info({ url }, 'batchline API listening');
     }
   } catch (error) {
+    await sweeper?.stop();
     await app?.close();
     await workers?.close();
     await deps.close();
@@ -57,10 +65,12 @@ export async function startService(options: StartOptions): Promise<RunningServic
     deps,
     app,
     workers,
+    sweeper,
     url,
     stop() {
       stopping ??= (async () => {
-        // The API stops taking requests while the workers finish or hand back their jobs; Redis goes last.
+        // No re-drives once stopping; the API stops taking requests while the workers finish or hand back their jobs; Redis goes last.
+        await sweeper?.stop();
         await Promise.all([app?.close(), workers?.close()]);
         await deps.close();
       })();

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { conditionalUpdate, decodeHash, encodeHash, type HashConditions, type UpdateOutcome } from './conditional-update.js';
-import type { RunRecord, ShardRecord } from './run-record.js';
+import { FINAL_RUN_STATUSES, type RunRecord, type RunStatus, type ShardRecord } from './run-record.js';
 
 export interface RunListQuery {
   pipelineId?: string;
@@ -29,17 +29,19 @@ export class RunLedger {
   private pipelineRunsKey = (pipelineId: string): string => `${this.prefix}:ledger:pipeline:${pipelineId}:runs`;
   private batchIndexKey = (): string => `${this.prefix}:ledger:batches`;
   private notifyClaimKey = (runId: string): string => `${this.prefix}:ledger:run:${runId}:notified`;
+  /** Runs not yet final: what the sweeper walks, so its cost follows the work in flight, not the history. */
+  private activeRunsKey = (): string => `${this.prefix}:ledger:active`;
 
   async createRun(run: RunRecord): Promise<void> {
     const score = Date.parse(run.created_at);
-    const transaction = this.redis.multi().hset(this.runKey(run.id), encodeHash(run)).zadd(this.runsIndexKey(), score, run.id);
+    const transaction = this.redis.multi().hset(this.runKey(run.id), encodeHash(run)).zadd(this.runsIndexKey(), score, run.id).sadd(this.activeRunsKey(), run.id);
     if (run.pipeline_id !== null) transaction.zadd(this.pipelineRunsKey(run.pipeline_id), score, run.id);
     await transaction.exec();
   }
 
   /** Removes a run that was never handed to a queue (its creation failed half-way). */
   async forgetRun(runId: string, pipelineId: string | null): Promise<void> {
-    const transaction = this.redis.multi().del(this.runKey(runId)).zrem(this.runsIndexKey(), runId);
+    const transaction = this.redis.multi().del(this.runKey(runId)).zrem(this.runsIndexKey(), runId).srem(this.activeRunsKey(), runId);
     if (pipelineId !== null) transaction.zrem(this.pipelineRunsKey(pipelineId), runId);
     await transaction.exec();
   }
@@ -50,7 +52,19 @@ export class RunLedger {
   }
 
   async updateRun(runId: string, patch: Partial<RunRecord>, conditions: HashConditions<RunRecord> = {}): Promise<UpdateOutcome> {
-    return conditionalUpdate<RunRecord>(this.redis, this.runKey(runId), conditions, { ...patch, updated_at: new Date().toISOString() });
+    const outcome = await conditionalUpdate<RunRecord>(this.redis, this.runKey(runId), conditions, { ...patch, updated_at: new Date().toISOString() });
+    // A crash between the two writes leaves a final run in the index; the sweeper drops it when it gets there.
+    if (outcome === 'applied' && patch.phase !== undefined && FINAL_RUN_STATUSES.includes(patch.phase as RunStatus)) await this.markRunInactive(runId);
+    return outcome;
+  }
+
+  /** Ids of the runs that are not final yet (small: runs in flight). */
+  async activeRunIds(): Promise<string[]> {
+    return this.redis.smembers(this.activeRunsKey());
+  }
+
+  async markRunInactive(runId: string): Promise<void> {
+    await this.redis.srem(this.activeRunsKey(), runId);
   }
 
   /** Run ids newest first, a page at a time. */

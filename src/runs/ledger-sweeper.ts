@@ -1,0 +1,231 @@
+import { randomBytes } from 'node:crypto';
+import type { Deps } from '../deps.js';
+import { errorMessage } from '../lib/permanent-error.js';
+import { jobIds } from '../queues/job-ids.js';
+import type { JobPayloadInput } from '../queues/job-payloads.js';
+import type { QueueName } from '../queues/queue-names.js';
+import { enqueue } from '../queues/stage-queues.js';
+import { FINAL_RUN_STATUSES, type RunPhase, type RunStatus, type ShardRecord } from './run-record.js';
+
+/** Why a step needed driving: its job was gone, had failed for good, or had completed without moving the ledger on. */
+export type RedriveReason = 'missing' | 'failed' | 'completed';
+
+export interface Redrive {
+  runId: string;
+  queue: QueueName;
+  jobId: string;
+  reason: RedriveReason;
+}
+
+export interface SweepOutcome {
+  /** False when another worker's sweep held the lock, and this one did nothing. */
+  swept: boolean;
+  runs: number;
+  redriven: Redrive[];
+}
+
+export interface LedgerSweeper {
+  /** One pass now, outside the timer (tests, and a pass at shutdown is never needed). */
+  sweepNow(): Promise<SweepOutcome>;
+  /** Stops the timer and waits for a pass under way. */
+  stop(): Promise<void>;
+}
+
+/** A job in one of these states runs (again) by itself: adding it is BullMQ's no-op, and nothing needs doing. */
+const LIVE_STATES: ReadonlySet<string> = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']);
+
+/**
+ * A job that keeps failing for good while its step stays put (an input gone
+ * from storage, a file expired at OpenAI) would otherwise be re-driven every
+ * sweep forever; after this many re-drives it is left failed for a person.
+ */
+export const MAX_REDRIVES_PER_JOB = 20;
+const REDRIVE_COUNT_TTL_S = 30 * 24 * 3600;
+
+/** Deletes the lock only while it still holds our token (never another sweeper's). */
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+const isFinal = (phase: RunPhase): boolean => FINAL_RUN_STATUSES.includes(phase as RunStatus);
+
+/**
+ * The ledger is the truth and the queue only delivers: a job can be lost
+ * (Redis' last second before a crash) or end failed (attempts used up, or
+ * stalled too often by dying workers) while its step still waits. The
+ * sweeper walks the runs that are not final and, for each step the ledger
+ * says is next, makes sure a live job with its deterministic id exists —
+ * adding it when missing, replacing it when it failed or completed without
+ * moving the ledger on. Every stage re-runs safely from the ledger, so a
+ * re-drive that races the real job costs a redundant run, never a second
+ * batch or a second Slack post. Runs on every worker process at start and
+ * every `intervalMs`; a Redis lock lets one pass run at a time.
+ */
+export function startLedgerSweeper(deps: Deps, intervalMs: number = deps.config.BATCHLINE_SWEEP_INTERVAL_MS): LedgerSweeper {
+  // The lock outlives a pass by far; a sweeper that died holding it delays the next pass by at most this.
+  const lockMs = Math.max(2 * intervalMs, 2_000);
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<SweepOutcome> | null = null;
+  let stopped = false;
+
+  const pass = async (): Promise<SweepOutcome> => {
+    try {
+      const outcome = await sweepLedger(deps, lockMs);
+      if (outcome.swept) deps.logger.debug({ runs: outcome.runs, redriven: outcome.redriven.length }, 'ledger swept');
+      return outcome;
+    } catch (error) {
+      // Redis away, most likely: the next pass tries again.
+      deps.logger.warn({ err: errorMessage(error) }, 'ledger sweep failed; trying again at the next interval');
+      return { swept: false, runs: 0, redriven: [] };
+    }
+  };
+  const schedule = (delayMs: number): void => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = pass();
+      void running.finally(() => {
+        running = null;
+        schedule(intervalMs);
+      });
+    }, delayMs);
+    // The workers keep the process alive; a pending sweep must not.
+    timer.unref();
+  };
+  schedule(0);
+
+  return {
+    sweepNow: pass,
+    async stop() {
+      stopped = true;
+      if (timer !== null) clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+/** One pass over the active runs, under the sweeper lock. */
+export async function sweepLedger(deps: Deps, lockMs: number): Promise<SweepOutcome> {
+  const lockKey = `${deps.config.BATCHLINE_PREFIX}:ledger:sweeper-lock`;
+  const token = randomBytes(12).toString('hex');
+  if ((await deps.redis.set(lockKey, token, 'PX', lockMs, 'NX')) !== 'OK') return { swept: false, runs: 0, redriven: [] };
+  try {
+    const runIds = await deps.ledger.activeRunIds();
+    const redriven: Redrive[] = [];
+    for (const runId of runIds) {
+      try {
+        redriven.push(...(await sweepRun(deps, runId)));
+      } catch (error) {
+        // One run's trouble (a record that no longer parses…) does not keep the others waiting.
+        deps.logger.warn({ run_id: runId, err: errorMessage(error) }, 'could not sweep a run');
+      }
+    }
+    return { swept: true, runs: runIds.length, redriven };
+  } finally {
+    await deps.redis.eval(RELEASE, 1, lockKey, token).catch(() => undefined);
+  }
+}
+
+/** Drives the steps one run is waiting on; returns what had to be re-driven. */
+async function sweepRun(deps: Deps, runId: string): Promise<Redrive[]> {
+  const run = await deps.ledger.getRun(runId);
+  if (run === null || isFinal(run.phase)) {
+    await deps.ledger.markRunInactive(runId);
+    return [];
+  }
+  const redriven: Redrive[] = [];
+  const drive = async <Name extends QueueName>(name: Name, payload: JobPayloadInput<Name>, jobId: string, stillNeeded: () => Promise<boolean>): Promise<void> => {
+    const reason = await ensureJob(deps, runId, name, payload, jobId, stillNeeded);
+    if (reason !== null) redriven.push({ runId, queue: name, jobId, reason });
+  };
+
+  if (run.phase === 'queued' || run.phase === 'building') {
+    await drive('build', { runId }, jobIds.build({ runId }), async () => {
+      const now = await deps.ledger.getRun(runId);
+      return now?.phase === 'queued' || now?.phase === 'building';
+    });
+    return redriven;
+  }
+  // 'collecting': the collection job owns the run until it hands it to the build.
+  if (run.phase !== 'sharded') return redriven;
+
+  const shards = await deps.ledger.getShards(runId);
+  for (const shard of shards) {
+    const ref = { runId, shard: shard.shard, generation: shard.generation };
+    // Still at this step of this generation (and batch): the ledger has not moved on since it was read.
+    const unchanged = async (): Promise<boolean> => {
+      const now = await deps.ledger.getShard(runId, shard.shard);
+      return now !== null && now.generation === shard.generation && now.step === shard.step && now.batch_id === shard.batch_id;
+    };
+    switch (shard.step) {
+      case 'planned':
+      case 'uploaded':
+      case 'creating':
+        await drive('submit', ref, jobIds.submit(ref), unchanged);
+        break;
+      case 'created':
+        if (shard.batch_id === null) await drive('submit', ref, jobIds.submit(ref), unchanged);
+        else {
+          // A batch at OpenAI always has a status check coming: no batch is ever left unwatched.
+          const poll = { ...ref, batchId: shard.batch_id, checks: 0 };
+          await drive('poll', poll, jobIds.poll(poll), unchanged);
+        }
+        break;
+      case 'terminal':
+        await drive('results', ref, jobIds.results(ref), unchanged);
+        break;
+      case 'stored':
+        break;
+      default:
+        assertNever(shard.step);
+    }
+  }
+  if (run.shard_count !== null && shards.length >= run.shard_count && shards.every((shard: ShardRecord) => shard.step === 'stored')) {
+    await drive('notify', { runId }, jobIds.notify({ runId }), async () => {
+      const now = await deps.ledger.getRun(runId);
+      return now !== null && !isFinal(now.phase);
+    });
+  }
+  return redriven;
+}
+
+/**
+ * Makes sure a live job with this id exists. Null when one already does (or
+ * the step moved on meanwhile, or the job used up its re-drives); otherwise
+ * why it had to be added.
+ */
+async function ensureJob<Name extends QueueName>(
+  deps: Deps,
+  runId: string,
+  name: Name,
+  payload: JobPayloadInput<Name>,
+  jobId: string,
+  stillNeeded: () => Promise<boolean>,
+): Promise<RedriveReason | null> {
+  const job = await deps.queues[name].getJob(jobId);
+  let reason: RedriveReason = 'missing';
+  if (job !== undefined) {
+    const state = await job.getState();
+    if (LIVE_STATES.has(state)) return null;
+    if (state === 'failed' || state === 'completed') reason = state;
+  }
+  // The real job may have just moved the ledger on (and completed): then there is nothing to drive.
+  if (!(await stillNeeded())) return null;
+  const log = deps.logger.child({ run_id: runId, queue: name, job_id: jobId });
+  if (!(await withinRedriveBudget(deps, runId, jobId))) {
+    log.error({ reason, max_redrives: MAX_REDRIVES_PER_JOB, failed_reason: job?.failedReason }, 'a ledger step keeps failing; no longer re-driving it (retry it from the board once the cause is fixed)');
+    return null;
+  }
+  // A failed or completed job blocks its id: BullMQ's add would return it instead of adding a new one.
+  if (job !== undefined && reason !== 'missing') await job.remove();
+  await enqueue(deps.queues, name, payload, { jobId });
+  log.warn({ reason, failed_reason: job?.failedReason }, 're-drove a ledger step that had no live job');
+  return reason;
+}
+
+async function withinRedriveBudget(deps: Deps, runId: string, jobId: string): Promise<boolean> {
+  const key = `${deps.config.BATCHLINE_PREFIX}:ledger:run:${runId}:redrives`;
+  const [[, count]] = (await deps.redis.multi().hincrby(key, jobId, 1).expire(key, REDRIVE_COUNT_TTL_S).exec()) as [[Error | null, number], [Error | null, number]];
+  return count <= MAX_REDRIVES_PER_JOB;
+}
+
+function assertNever(step: never): never {
+  throw new Error(`the sweeper does not know the shard step ${String(step)}`);
+}
