@@ -1,0 +1,54 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface BenchChild {
+  child: ChildProcess;
+  pid: number;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a TypeScript entry in its own node process (so its RSS and CPU are its
+ * own) and resolves once it prints `readyLine`.
+ */
+export async function spawnTsChild(entry: string, env: Record<string, string>, readyLine = 'ready'): Promise<BenchChild> {
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '--import', 'tsx', join(ROOT, entry)], {
+    cwd: ROOT,
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', LOG_LEVEL: 'warn', BATCHLINE_ALLOW_EPHEMERAL_REDIS: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer): void => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = once(child, 'exit');
+  await new Promise<void>((resolve, reject) => {
+    const onData = (): void => {
+      if (output.split('\n').some((line) => line.trim() === readyLine)) {
+        child.stdout?.off('data', onData);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    void exited.then(() => reject(new Error(`${entry} exited before it was ready:\n${output}`)));
+  });
+  return {
+    child,
+    pid: child.pid ?? 0,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
