@@ -15,7 +15,7 @@ import { spawnWorker, type WorkerProcess } from '../../helpers/worker-process.js
 const OBJECTS = 1_200;
 const KEYS = Array.from({ length: OBJECTS }, (_, index) => `crash/object-${String(index).padStart(5, '0')}.txt`);
 /** Short job and collection locks, so a killed worker's collection is taken over within seconds. */
-const LOCK_MS = 1_500;
+const LOCK_MS = 2_000;
 
 /**
  * A worker process killed in the middle of a collection (SIGKILL at a test
@@ -47,16 +47,27 @@ describe('a collection killed half-way', () => {
     ...(pauseAt === undefined ? {} : { BATCHLINE_TEST_PAUSE_AT: pauseAt }),
   });
 
-  /** Resolves with the first progress report of the job that passes the test. */
-  const progressOf = (jobId: string, test: (progress: CollectProgress) => boolean): Promise<CollectProgress> =>
-    new Promise((resolve) => {
-      const listener = ({ jobId: id, data }: { jobId: string; data: unknown }) => {
-        if (id !== jobId || typeof data !== 'object' || data === null || !test(data as CollectProgress)) return;
-        events.off('progress', listener);
-        resolve(data as CollectProgress);
-      };
-      events.on('progress', listener);
-    });
+  /** Every progress report since the start, so a report sent before a test looks for it is not missed. */
+  const reports: Array<{ jobId: string; progress: CollectProgress }> = [];
+  const onReport = new Set<() => void>();
+
+  /** Resolves with the first progress report of the job that passes the test (rejects after a minute, with the worker's output). */
+  const progressOf = async (jobId: string, test: (progress: CollectProgress) => boolean): Promise<CollectProgress> => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const found = reports.find((report) => report.jobId === jobId && test(report.progress));
+      if (found !== undefined) return found.progress;
+      if (Date.now() > deadline) throw new Error(`job ${jobId} never reported the expected progress; worker output:\n${worker?.output() ?? ''}`);
+      await new Promise<void>((resolve) => {
+        // The timer only bounds the wait so the deadline is checked; a report wakes it at once.
+        const timer = setTimeout(resolve, 1000);
+        onReport.add(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  };
 
   const trigger = async (pipelineId: string): Promise<string> => {
     const response = await t.request('POST', `/v1/pipelines/${pipelineId}/trigger`);
@@ -114,6 +125,13 @@ describe('a collection killed half-way', () => {
     // The API in this process (no workers); the workers are child processes.
     t = await startTestService({ role: 'api', redis, env: { BATCHLINE_PREFIX: prefix, AWS_ENDPOINT_URL_S3: s3.endpoint } });
     events = new QueueEvents('collect', { connection: { url: redis.url }, prefix });
+    events.on('progress', ({ jobId, data }) => {
+      if (typeof data !== 'object' || data === null) return;
+      reports.push({ jobId, progress: data as CollectProgress });
+      const wake = [...onReport];
+      onReport.clear();
+      for (const resolve of wake) resolve();
+    });
     await events.waitUntilReady();
   });
   after(async () => {
