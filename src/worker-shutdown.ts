@@ -4,32 +4,75 @@ import type { Logger } from './lib/logger.js';
 // Promise<unknown>: a job's return value (collect's outcome) passes through to BullMQ.
 type Processor = (job: Job, token?: string) => Promise<unknown>;
 
-/** Long enough for the last jobs' completion to reach Redis, short enough not to hold a shutdown up. */
-const FINAL_CLOSE_MS = 3_000;
+/**
+ * After a processor returns, how long to wait for BullMQ to say it recorded
+ * the outcome (moveToCompleted / moveToFailed). Milliseconds normally; the
+ * bound covers a write that failed (a lost lock) and so announces nothing.
+ */
+const RECORD_WAIT_MS = 5_000;
+
+/** Errors a processor throws to say "moved already" (poll's moveToDelayed): BullMQ writes nothing more for them. */
+const MOVED_ERRORS = new Set(['DelayedError', 'WaitingError', 'WaitingChildrenError']);
 
 interface RunningJob {
   job: Job;
   token: string | undefined;
-  settled: Promise<void>;
+  /** The processor is still working (a job past this point can no longer be handed back). */
+  processing: boolean;
+  /** Resolves once the job's outcome is in Redis (or cannot be waited for any longer). */
+  done: Promise<void>;
 }
 
+const keyOf = (job: Job): string => `${job.queueName}\u0000${job.id ?? ''}`;
+
 /**
- * The jobs this process is running right now, with the lock token each was
- * taken with: what a shutdown needs to wait for, or to hand back.
+ * The jobs this process is running, with the lock token each was taken
+ * with: what a shutdown waits for, or hands back. A job counts until BullMQ
+ * has recorded its outcome, not merely until its processor returns: closing
+ * the connections in between would drop that write and leave the job to
+ * stall.
  */
 export class ActiveJobs {
   private readonly running = new Set<RunningJob>();
+  private readonly recorded = new Map<string, () => void>();
 
-  /** Wraps a processor so every job it runs is known here until it ends. */
+  /** Hears from a worker when BullMQ has written a job's outcome. */
+  watch(worker: Worker): void {
+    const onRecorded = (job: Job | undefined): void => {
+      if (job !== undefined) this.recorded.get(keyOf(job))?.();
+    };
+    worker.on('completed', onRecorded);
+    worker.on('failed', onRecorded);
+  }
+
+  /** Wraps a processor so every job it runs is known here until its outcome is recorded. */
   track(processor: Processor): Processor {
     return async (job, token) => {
+      const key = keyOf(job);
+      let timer: NodeJS.Timeout | undefined;
+      const written = new Promise<void>((resolve) => {
+        this.recorded.set(key, resolve);
+      });
       const work = processor(job, token);
-      const entry: RunningJob = { job, token, settled: work.then(() => undefined, () => undefined) };
+      const untilRecorded = (): Promise<void> =>
+        Promise.race([written, new Promise<void>((resolve) => (timer = setTimeout(resolve, RECORD_WAIT_MS)))]);
+      const entry: RunningJob = {
+        job,
+        token,
+        processing: true,
+        done: work
+          .then(untilRecorded, (error: unknown) => (error instanceof Error && MOVED_ERRORS.has(error.name) ? undefined : untilRecorded()))
+          .finally(() => {
+            clearTimeout(timer);
+            this.recorded.delete(key);
+            this.running.delete(entry);
+          }),
+      };
       this.running.add(entry);
       try {
         return await work;
       } finally {
-        this.running.delete(entry);
+        entry.processing = false;
       }
     };
   }
@@ -38,13 +81,14 @@ export class ActiveJobs {
     return this.running.size;
   }
 
-  list(): RunningJob[] {
-    return [...this.running];
+  /** Jobs whose processors are still working. */
+  processing(): RunningJob[] {
+    return [...this.running].filter((entry) => entry.processing);
   }
 
-  /** Resolves once every job running now has ended. */
+  /** Resolves once every job known now (and any taken meanwhile) is recorded. */
   async settled(): Promise<void> {
-    while (this.running.size > 0) await Promise.all([...this.running].map((entry) => entry.settled));
+    while (this.running.size > 0) await Promise.all([...this.running].map((entry) => entry.done));
   }
 }
 
@@ -69,7 +113,7 @@ export async function closeWorkersGracefully(workers: readonly Worker[], active:
   ]);
   clearTimeout(timer);
   if (!finished) {
-    for (const { job, token } of active.list()) {
+    for (const { job, token } of active.processing()) {
       try {
         await job.moveToWait(token);
         logger.warn({ queue: job.queueName, job_id: job.id }, 'job handed back to its queue at shutdown');
@@ -79,26 +123,8 @@ export async function closeWorkersGracefully(workers: readonly Worker[], active:
       }
     }
   }
-  if (!finished) {
-    // Handed-back jobs' processors may still be running here; their outcome no longer counts.
-    await Promise.all(workers.map((worker) => worker.close(true)));
-    return;
-  }
-  // A job whose processor has returned may still be on its way to `completed` (BullMQ's
-  // moveToFinished): a forced close drops that command and leaves the job to stall. So close
-  // gently, but not for long: an unforced close can hang while BullMQ's blocking connection is
-  // still reconnecting after a Redis restart.
-  const closing = Promise.all(workers.map((worker) => worker.close()));
-  let closeTimer: NodeJS.Timeout | undefined;
-  const closed = await Promise.race([
-    closing.then(() => true, () => true),
-    new Promise<boolean>((resolve) => {
-      closeTimer = setTimeout(() => resolve(false), FINAL_CLOSE_MS);
-    }),
-  ]);
-  clearTimeout(closeTimer);
-  if (!closed) {
-    logger.warn({ waited_ms: FINAL_CLOSE_MS }, 'workers did not close in time: disconnecting');
-    await Promise.all(workers.map((worker) => worker.disconnect().catch(() => undefined)));
-  }
+  // Always forced: every outcome this process will write is written (or handed back) by now, and
+  // an unforced close can hang while BullMQ's blocking connection is still reconnecting after a
+  // Redis restart. Handed-back jobs' processors may still be running; their outcome no longer counts.
+  await Promise.all(workers.map((worker) => worker.close(true)));
 }

@@ -41,6 +41,7 @@ export function startWorkers(deps: Deps, options: WorkerOptions = {}): RunningWo
       deps.logger.warn({ queue: name, job_id: job?.id, attempts: job?.attemptsMade, err: error.message }, 'job attempt failed');
     });
     worker.on('error', (error) => deps.logger.error({ queue: name, err: error.message }, 'worker error'));
+    active.watch(worker);
     return worker;
   });
   return {
