@@ -48,7 +48,9 @@ export function createCollectProcessor(deps: Deps): StageProcessor<'collect', Co
         pipeline,
         source,
         lock,
-        reportProgress: (progress) => job.updateProgress({ ...progress }),
+        // `progress` (0-100) draws Bull Board's bar: the listing's length is unknown until it ends, so it moves while marking.
+        reportProgress: (progress) =>
+          job.updateProgress({ progress: progress.stage === 'marking' && progress.new > 0 ? Math.floor(((progress.marked ?? 0) * 100) / progress.new) : 0, ...progress }),
       });
     } finally {
       await lock.release().catch((error: unknown) => log.warn({ err: String(error) }, 'could not release the collection lock; it expires by itself'));
