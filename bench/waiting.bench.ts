@@ -148,9 +148,19 @@ async function main(): Promise<void> {
     const notDue = window2.filter((call) => !due.has(call.batchId)).length;
     const repeated = [...perBatch.values()].filter((count) => count > 1).length;
     const dueAnswered = [...due].filter((id) => perBatch.has(id)).length;
-    const perSecond = new Map<number, number>();
-    for (const call of window2) perSecond.set(Math.floor((call.at - dueStartedAt) / 1000), (perSecond.get(Math.floor((call.at - dueStartedAt) / 1000)) ?? 0) + 1);
-    const maxPerSecond = Math.max(0, ...perSecond.values());
+    // BullMQ's limiter counts in fixed windows that do not line up with ours, so one second of ours may
+    // hold the end of one of its windows and the start of the next: the cap is judged over 10 s.
+    const times = window2.map((call) => call.at).sort((a, b) => a - b);
+    const maxIn = (spanMs: number): number => {
+      let most = 0;
+      for (let first = 0, last = 0; last < times.length; last++) {
+        while ((times[last] as number) - (times[first] as number) >= spanMs) first++;
+        most = Math.max(most, last - first + 1);
+      }
+      return most;
+    };
+    const maxPerSecond = maxIn(1000);
+    const maxPer10s = maxIn(10_000);
     const lastCheckS = window2.length === 0 ? 0 : (Math.max(...window2.map((call) => call.at)) - dueStartedAt) / 1000;
     await worker.stop();
     worker = undefined;
@@ -185,16 +195,16 @@ async function main(): Promise<void> {
     const table = markdownTable(['process', 'window', 'checks due', 'retrieve calls', 'CPU (ms)', 'share of one core', 'peak RSS (MB)'], rows, [2, 3, 4, 5, 6]);
     const idleMet = coreShare(idleCpu) < 1;
     const exactMet = idleRetrieves === 0 && notDue === 0 && repeated === 0 && dueAnswered === DUE;
-    const capMet = maxPerSecond <= POLLS_PER_SECOND;
+    const capMet = maxPer10s <= POLLS_PER_SECOND * 10 + POLLS_PER_SECOND;
     const memoryMet = bytesPerBatch < 2048;
     const summary = [
       `Batches waiting: ${BATCHES.toLocaleString('en-US')} (${BATCHES / SHARDS_PER_RUN} runs of ${SHARDS_PER_RUN} shards), each a ledger shard in step \`created\` plus one delayed poll job, one worker process (every stage's worker, poll concurrency 50, \`BATCHLINE_POLLS_PER_SECOND=${POLLS_PER_SECOND}\`).`,
       '',
       table,
       '',
-      `- Waiting cost (window 1): ${fixed(idleCpu)} ms CPU in ${WINDOW_MS / 1000} s = ${fixed(coreShare(idleCpu), 3)} % of one core for ${BATCHES.toLocaleString('en-US')} waiting batches (Redis itself: ${fixed(idleRedisCpu)} ms). Floor: 0. Target under 1 %: ${verdict(idleMet)}.`,
+      `- Waiting cost (window 1): ${fixed(idleCpu)} ms CPU in ${WINDOW_MS / 1000} s = ${fixed(coreShare(idleCpu), 3)} % of one core for ${BATCHES.toLocaleString('en-US')} waiting batches (Redis itself: ${fixed(idleRedisCpu)} ms). It includes the ledger sweeper's pass (every BATCHLINE_SWEEP_INTERVAL_MS, default 60 s), which reads every active run's shards and their jobs: its cost grows with the batches in flight. Floor: 0. Target under 1 %: ${verdict(idleMet)}.`,
       `- Checks (window 2): ${DUE} due, ${window2.length} retrieve calls; due batches retrieved: ${dueAnswered}/${DUE}; retrieved more than once: ${repeated}; retrieves of batches not due: ${notDue}; retrieves in window 1: ${idleRetrieves}. Target "exactly one retrieve per due check, none not due": ${verdict(exactMet)}.`,
-      `- Cap: at most ${maxPerSecond} retrieves in any one-second bucket (cap ${POLLS_PER_SECOND}/s across workers); the ${DUE} due checks were drained in ${fixed(lastCheckS, 1)} s (floor at the cap: ${fixed(DUE / POLLS_PER_SECOND, 1)} s). ${verdict(capMet)}. CPU per check: ${fixed(dueCpu / Math.max(1, window2.length), 2)} ms (includes the window's idle cost).`,
+      `- Cap (${POLLS_PER_SECOND}/s across workers): at most ${maxPer10s} retrieves in any 10 s (${fixed(maxPer10s / 10, 1)}/s) and ${maxPerSecond} in any 1 s (BullMQ's limiter is a fixed-window counter: a sliding second can straddle two of its windows); the ${DUE} due checks were drained in ${fixed(lastCheckS, 1)} s (floor at the cap: ${fixed(DUE / POLLS_PER_SECOND, 1)} s). ${verdict(capMet)}. CPU per check: ${fixed(dueCpu / Math.max(1, window2.length), 2)} ms (includes the window's idle cost).`,
       `- Redis: used_memory grew ${fixed((memoryAfter - memoryBefore) / 1024 / 1024, 1)} MiB for ${BATCHES.toLocaleString('en-US')} batches = ${fixed(bytesPerBatch)} bytes per waiting batch (shard hash + batch index entry + delayed job, run records shared by ${SHARDS_PER_RUN} shards). Of it: the shard's ledger hash ${shardHashBytes} bytes, the poll job's hash ${jobHashBytes} bytes (name, data, opts, timestamps), the rest (${fixed(indexBytes)} bytes) the delayed-set and batch-index entries, the run's shard set and allocator overhead. Target under 2 KB: ${verdict(memoryMet)}.`,
       `- Naive contrast: ${naiveRetrieves.toLocaleString('en-US')} retrieve calls in one window, none of them for a due check; ${fixed(coreShare(naiveCpu), 1)} % of one core.`,
     ].join('\n');

@@ -52,3 +52,11 @@ export async function spawnTsChild(entry: string, env: Record<string, string>, r
     },
   };
 }
+
+/** The emulator in its own process (support/emulator-entry.ts); its baseURL and its handle. */
+export async function spawnEmulator(options: Record<string, unknown> = {}): Promise<BenchChild & { baseURL: string }> {
+  const child = await spawnTsChild('bench/support/emulator-entry.ts', { BENCH_EMULATOR_OPTIONS: JSON.stringify(options) });
+  const baseURL = /^url (\S+)$/m.exec(child.output())?.[1];
+  if (baseURL === undefined) throw new Error(`the emulator said no url:\n${child.output()}`);
+  return { ...child, baseURL };
+}
