@@ -1,0 +1,156 @@
+/**
+ * Results: the results stage joining one 50,000-line output file to its
+ * shard's manifest and storing the result lines, in a worker process that
+ * runs only the results queue (so its peak RSS is the join's).
+ *
+ * Setup: a 50,000-item chat run is built, submitted and polled to the end by
+ * a first worker process (build, submit, poll queues) against the emulator
+ * (timing 0). That worker stops; a second one (results queue only) starts
+ * and runs the waiting results job. Floor, same run, same emulator: download
+ * the same output file and readline + JSON.parse each line. Contrast: the
+ * in-memory join a user might write (naive/naive-results.ts).
+ *
+ * Run: node --openssl-legacy-provider --import tsx bench/results.bench.ts [--no-write]
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { setTimeout as sleep } from 'node:timers/promises';
+import OpenAI from 'openai';
+import { loadConfig } from '../src/config.js';
+import { createDeps, type Deps } from '../src/deps.js';
+import { readLines } from '../src/lib/jsonl.js';
+import { createLogger } from '../src/lib/logger.js';
+import { nodeHttpFetch } from '../src/lib/node-http-fetch.js';
+import { jobIds } from '../src/queues/job-ids.js';
+import { createRun } from '../src/runs/create-run.js';
+import type { ShardStep } from '../src/runs/run-record.js';
+import { storageKeys } from '../src/runs/storage-keys.js';
+import { templateDefinitionSchema } from '../src/pipelines/templates/template-definition.js';
+import { fixed, machineLine, markdownTable, quick, shouldWrite, verdict, writeSection } from './support/bench-report.js';
+import { startBenchRedis } from './support/bench-redis.js';
+import { spawnEmulator, spawnTsChild } from './support/child-process.js';
+import { peakRssMb, rssMb } from './support/proc-stats.js';
+
+const LINES = quick ? 5_000 : 50_000;
+const HEADING = '## Results join (50,000-line output file)';
+const MiB = 1024 * 1024;
+
+async function waitForStep(deps: Deps, runId: string, steps: readonly ShardStep[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const shard = await deps.ledger.getShard(runId, 0);
+    if (shard !== null && steps.includes(shard.step)) return;
+    if (Date.now() > deadline) throw new Error(`shard 0 of ${runId} did not reach ${steps.join('/')} (it is ${shard?.step ?? 'missing'})`);
+    await sleep(100);
+  }
+}
+
+async function main(): Promise<void> {
+  const redis = await startBenchRedis();
+  const workDir = await mkdtemp(join(tmpdir(), 'batchline-bench-results-'));
+  // In its own process: the floor and the stage both read from it without serving it on their own thread.
+  const emulator = await spawnEmulator();
+  const env = {
+    REDIS_URL: redis.url, OPENAI_BASE_URL: emulator.baseURL, OPENAI_API_KEY: 'sk-emulator', STORAGE_URL: `file://${workDir}/data`, BATCHLINE_PREFIX: 'bench',
+    BATCHLINE_POLL_INITIAL_MS: '200', BATCHLINE_POLL_MAX_MS: '1000', BATCHLINE_ALLOW_EPHEMERAL_REDIS: '1', LOG_LEVEL: 'warn',
+  };
+  const deps = await createDeps(loadConfig(env), createLogger('warn', { pretty: false }), { workDir: join(workDir, 'work') });
+  const children: Array<Awaited<ReturnType<typeof spawnTsChild>>> = [];
+  try {
+    process.stdout.write(`results: building, submitting and running a ${LINES.toLocaleString('en-US')}-request run…\n`);
+    const template = templateDefinitionSchema.parse({ type: 'chat', model: 'gpt-4o-mini', prompt: 'Summarise in one line: {{text}}' });
+    const filler = 'The quick brown fox jumps over the lazy dog. '.repeat(12);
+    const run = await createRun(
+      deps,
+      { pipeline_id: null, input_kind: 'items', endpoint: '/v1/chat/completions', model: 'gpt-4o-mini', template, source: null, slack_webhook_url: null, output_url: null },
+      async (_runId, key) => {
+        const lines: string[] = [];
+        for (let i = 0; i < LINES; i++) lines.push(`${JSON.stringify({ id: `item-${i}`, text: `${i}: ${filler}` })}\n`);
+        await deps.storage.put(key, lines.join(''));
+        return { count: LINES };
+      },
+    );
+    const before = await spawnTsChild('bench/support/worker-entry.ts', { ...env, BENCH_QUEUES: 'build,submit,poll' });
+    children.push(before);
+    await waitForStep(deps, run.id, ['terminal'], 600_000);
+    await before.stop();
+    const shard = await deps.ledger.getShard(run.id, 0);
+    const outputFileId = shard?.output_file_id;
+    if (typeof outputFileId !== 'string') throw new Error('the batch has no output file');
+    const client = new OpenAI({ apiKey: 'sk-emulator', baseURL: emulator.baseURL, fetch: nodeHttpFetch, maxRetries: 0 });
+    const outputBytes = (await client.files.retrieve(outputFileId)).bytes;
+
+    process.stdout.write('results: floor (download + readline + JSON.parse of the same lines)…\n');
+    const floorStarted = performance.now();
+    const response = await client.files.content(outputFileId);
+    let floorLines = 0;
+    for await (const line of readLines(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>))) {
+      JSON.parse(line);
+      floorLines += 1;
+    }
+    const floorMs = performance.now() - floorStarted;
+
+    process.stdout.write('results: the results stage in its own worker process…\n');
+    const worker = await spawnTsChild('bench/support/worker-entry.ts', { ...env, BENCH_QUEUES: 'results' });
+    children.push(worker);
+    const readyRss = rssMb(worker.pid);
+    await waitForStep(deps, run.id, ['stored'], 600_000);
+    const job = await deps.queues.results.getJob(jobIds.results({ runId: run.id, shard: 0, generation: 0 }));
+    const stageMs = (job?.finishedOn ?? 0) - (job?.processedOn ?? 0);
+    const workerPeak = peakRssMb(worker.pid);
+    await worker.stop();
+    const resultsBytes = await deps.storage.size(storageKeys.shardResults(run.id, 0, 0));
+
+    process.stdout.write('results: contrast, an in-memory join…\n');
+    const manifestPath = join(workDir, 'manifest.ndjson');
+    const manifestLines: string[] = [];
+    for await (const line of readLines(await deps.storage.get(storageKeys.shardManifest(run.id, 0)))) manifestLines.push(line);
+    await writeFile(manifestPath, `${manifestLines.join('\n')}\n`);
+    manifestLines.length = 0;
+    const naive = await spawnTsChild('bench/naive/naive-results.ts', { OPENAI_BASE_URL: emulator.baseURL, BENCH_OUTPUT_FILE_ID: outputFileId, BENCH_MANIFEST: manifestPath, BENCH_RESULTS_PATH: join(workDir, 'naive.ndjson') });
+    children.push(naive);
+    let naivePeak = 0;
+    let naiveMs = Number.NaN;
+    const naiveDone = /done (\d+)/;
+    while (!naiveDone.test(naive.output())) {
+      if (naive.child.exitCode !== null) throw new Error(`naive join failed:\n${naive.output()}`);
+      naivePeak = Math.max(naivePeak, peakRssMb(naive.pid));
+      await sleep(50);
+    }
+    naivePeak = Math.max(naivePeak, peakRssMb(naive.pid));
+    naiveMs = Number(naiveDone.exec(naive.output())?.[1]);
+    await naive.stop();
+
+    const ratio = stageMs / floorMs;
+    const rows = [
+      ['floor: download + readline + JSON.parse', fixed(floorMs / 1000, 2), '1.00', '', ''],
+      ['batchline results stage (worker process)', fixed(stageMs / 1000, 2), fixed(ratio, 2), fixed(readyRss), fixed(workerPeak)],
+      ['naive in-memory join', fixed(naiveMs / 1000, 2), fixed(naiveMs / floorMs, 2), '', fixed(naivePeak)],
+    ];
+    const table = markdownTable(['what', 'time (s)', '× floor', 'RSS at start (MB)', 'peak RSS (MB)'], rows, [1, 2, 3, 4]);
+    const timeMet = ratio <= 2;
+    const rssMet = workerPeak < 300;
+    const summary = [
+      `Output file: ${floorLines.toLocaleString('en-US')} lines, ${fixed(outputBytes / MiB, 1)} MiB (chat answers from the emulator); shard manifest ${LINES.toLocaleString('en-US')} entries${resultsBytes === null ? '' : `; stored results ${fixed(resultsBytes / MiB, 1)} MiB`}. Stage time is the results job's processedOn → finishedOn in Redis: download and join of the output file, a second pass over the shard's request lines for requests without an answer, and the upload of the results file to storage (local folder).`,
+      '',
+      table,
+      '',
+      `- Time: ${fixed(ratio, 2)}× the floor (target within 2×): ${verdict(timeMet)}.`,
+      `- Peak RSS of the results worker: ${fixed(workerPeak)} MB, ${fixed(workerPeak - readyRss)} MB above the idle worker (target under 300 MB): ${verdict(rssMet)}. The join keeps the shard's manifest as a Map of custom_id → item reference (${LINES.toLocaleString('en-US')} small entries, bounded by OpenAI's 50,000 requests per batch) and a Set of answered custom_ids; output lines stream through.`,
+    ].join('\n');
+    process.stdout.write(`\n${summary}\n`);
+    if (shouldWrite) await writeSection(HEADING, `${machineLine('npm run bench -- results')}\n\n${summary}`);
+  } finally {
+    for (const child of children) await child.stop();
+    await deps.close();
+    await emulator.stop();
+    await redis.stop();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+await main();
+process.exit(0);
