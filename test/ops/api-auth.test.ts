@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { loadConfig } from '../../src/config.js';
 import { startService, type RunningService } from '../../src/server.js';
@@ -144,7 +145,7 @@ describe('with no API_TOKENS', () => {
 
   before(async () => {
     t = await startTestService({ workerOptions: { queues: ['notify'] } });
-    loopbackOnly = await startService({ role: 'api', config: loadConfig({ ...t.env, API_TOKENS: '' }), logger: logs.logger });
+    loopbackOnly = await startService({ role: 'api', config: loadConfig({ ...t.env, API_TOKENS: '' }), logger: logs.logger, overrides: { workDir: path.join(t.storageDir, 'loopback-work') } });
   });
   after(async () => {
     await loopbackOnly.stop();
