@@ -16,8 +16,8 @@ export interface BenchChild {
  * Runs a TypeScript entry in its own node process (so its RSS and CPU are its
  * own) and resolves once it prints `readyLine`.
  */
-export async function spawnTsChild(entry: string, env: Record<string, string>, readyLine = 'ready'): Promise<BenchChild> {
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', '--import', 'tsx', join(ROOT, entry)], {
+export async function spawnTsChild(entry: string, env: Record<string, string>, readyLine = 'ready', nodeArgs: readonly string[] = []): Promise<BenchChild> {
+  const child = spawn(process.execPath, [...nodeArgs, '--openssl-legacy-provider', '--import', 'tsx', join(ROOT, entry)], {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', LOG_LEVEL: 'warn', BATCHLINE_ALLOW_EPHEMERAL_REDIS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
