@@ -26,13 +26,25 @@ export interface PipelineView {
   next_run_at: string | null;
 }
 
+/**
+ * A Slack webhook URL is a credential (whoever has it can post): the API
+ * shows only its host and the last four characters, enough to tell two apart.
+ */
+export const maskWebhookUrl = (url: string): string => {
+  try {
+    return `${new URL(url).origin}/…${url.slice(-4)}`;
+  } catch {
+    return '…';
+  }
+};
+
 export const toPipelineView = (record: PipelineRecord, nextRunAt: string | null): PipelineView => ({
   id: record.id,
   schedule: record.definition.schedule ?? null,
   source: record.definition.source ?? null,
   template: record.definition.template,
   output: record.definition.output ?? null,
-  notify: record.definition.notify ?? null,
+  notify: record.definition.notify === undefined ? null : { slack_webhook_url: maskWebhookUrl(record.definition.notify.slack_webhook_url) },
   enabled: record.definition.enabled,
   origin: record.origin,
   created_at: record.created_at,

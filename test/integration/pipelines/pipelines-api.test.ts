@@ -37,6 +37,8 @@ describe('pipelines API', () => {
     assert.equal(view.template.type, 'image-moderation');
     assert.equal(view.enabled, true);
     assert.equal(view.origin, 'api');
+    // The webhook URL is a credential: shown masked, never whole.
+    assert.deepEqual(view.notify, { slack_webhook_url: 'https://hooks.slack.com/…B0/X' });
     assert.ok(view.next_run_at !== null && Date.parse(view.next_run_at) > Date.now(), `next_run_at ${view.next_run_at}`);
     // A cron schedule at minute 0 of every 6th hour, Paris time.
     assert.equal(new Date(view.next_run_at).getUTCMinutes(), 0);
