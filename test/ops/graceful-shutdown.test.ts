@@ -108,7 +108,7 @@ describe('SIGTERM mid-run: a worker process finishes or hands back its jobs, and
     await notifyEvents.waitFor('completed', `notify-${run.id}`);
     const view = await t.request('GET', `/v1/runs/${run.id}`, undefined, { authorization: `Bearer ${TOKEN}` });
     const ended = view.body as RunView;
-    assert.equal(ended.status, 'succeeded', JSON.stringify(ended));
+    assert.equal(ended.status, 'succeeded', `${JSON.stringify(ended)}\nworker logs: ${started.map((worker) => JSON.stringify(worker.logs)).join('\n')}`);
     const results = await t.request('GET', `/v1/runs/${run.id}/results`, undefined, { authorization: `Bearer ${TOKEN}` });
     const lines = results.text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as { custom_id: string; status_code: number });
     assert.deepEqual(lines.map((line) => line.custom_id).sort(), Array.from({ length: items }, (_, i) => `a${i}`).sort());
@@ -190,8 +190,10 @@ describe('SIGTERM mid-run: a worker process finishes or hands back its jobs, and
     context.diagnostic(`SIGTERM to exit, handing back a job after a 300 ms grace period: ${elapsedMs} ms`);
     assert.ok(worker.logs.some((record) => record['msg'] === 'job handed back to its queue at shutdown' && record['job_id'] === submitId), JSON.stringify(worker.logs));
     const job = await t.service.deps.queues.submit.getJob(submitId);
-    assert.equal(await job?.getState(), 'waiting', 'back in its queue, not left locked until it counts as stalled');
-    assert.equal(job?.attemptsMade, 0, 'no attempt spent');
+    const state = await job?.getState();
+    const logs = JSON.stringify(worker.logs);
+    assert.equal(state, 'waiting', `back in its queue, not left locked until it counts as stalled; worker logs: ${logs}`);
+    assert.equal(job?.attemptsMade, 0, `no attempt spent (failed: ${job?.failedReason}); worker logs: ${logs}`);
 
     t.emulator.faults.latencyMs = 0;
     const next = startWorker(20_000);
