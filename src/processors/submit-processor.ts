@@ -47,9 +47,19 @@ export function createSubmitProcessor(deps: Deps): StageProcessor<'submit'> {
       await upload.flush(0);
       // Bytes on the wire include a little multipart framing: never show more than the file.
       const onProgress = (sent: number): void => void upload.report(Math.min(sent, fileBytes)).catch(() => undefined);
-      const file = await withLocalFile(deps.storage, storageKeys.shardRequests(ref.runId, ref.shard, ref.generation), deps.workDir, (filePath) =>
-        uploadBatchFile(deps.openai, filePath, `batchline-${ref.runId}-s${ref.shard}-g${ref.generation}.jsonl`, { onProgress }),
-      );
+      let file;
+      try {
+        file = await withLocalFile(deps.storage, storageKeys.shardRequests(ref.runId, ref.shard, ref.generation), deps.workDir, (filePath) =>
+          uploadBatchFile(deps.openai, filePath, `batchline-${ref.runId}-s${ref.shard}-g${ref.generation}.jsonl`, { onProgress }),
+        );
+      } catch (error) {
+        // Refused for good (a bad key, a file OpenAI will not take), or out of attempts: the shard ends
+        // failed so the run reports it, instead of retrying for ever.
+        if (!isPermanentError(error) && !isLastAttempt(job)) throw error;
+        log.error({ err: errorMessage(error) }, 'shard upload failed for good');
+        await markShardTerminal(deps, ref, 'planned', { batch_status: 'failed', error: { code: 'upload_failed', message: errorMessage(error) } });
+        return;
+      }
       await upload.flush(fileBytes);
       crashPoint('submit:after-upload', deps.config);
       await ledger.updateShard(ref.runId, ref.shard, { step: ['planned'], generation: [ref.generation] }, { step: 'uploaded', input_file_id: file.id });
