@@ -54,6 +54,8 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   // The queues share the API's fail-fast client: adding a job never waits on reconnects, and closing
   // them never hangs on a QUIT that a reconnecting client cannot send.
   const queues = createStageQueues(redis, config.BATCHLINE_PREFIX);
+  // Without a listener BullMQ prints each connection error raw to stderr, once per queue; the shared client above already logs it.
+  for (const queue of Object.values(queues)) queue.on('error', (error: Error) => logger.debug({ queue: queue.name, err: error.message }, 'queue connection error'));
   // Environment-set timings sit between the defaults and a caller's own overrides (tests, the demo).
   const tuning = { ...defaultTuning, ...tuningFromConfig(config), ...overrides.tuning };
   let s3Client: S3Client | undefined;

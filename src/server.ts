@@ -46,6 +46,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
     if (options.role !== 'api') {
       workers = startWorkers(deps, options.workerOptions);
       sweeper = startLedgerSweeper(deps);
+      logger.info({ queues: workers.workers.map((worker) => worker.name), sweep_interval_ms: config.BATCHLINE_SWEEP_INTERVAL_MS }, 'batchline workers started');
     }
     if (options.role !== 'worker') {
       if (config.API_TOKENS.length === 0) logger.warn('API_TOKENS is not set: the API and the board accept loopback callers only');

@@ -10,6 +10,8 @@ export interface WorkerProcess {
   kill(): Promise<void>;
   /** SIGTERM: a graceful stop. */
   stop(): Promise<void>;
+  /** Resolves when the process has ended, however it ended (a crash point kills it from inside). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 const BIN = path.resolve('bin/batchline.js');
@@ -26,11 +28,11 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = once(child, 'exit');
+  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   const signal = async (name: NodeJS.Signals): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill(name);
     await exited;
   };
-  return { child, output: () => output, kill: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
+  return { child, output: () => output, kill: () => signal('SIGKILL'), stop: () => signal('SIGTERM'), exited };
 }
