@@ -138,7 +138,8 @@ describe('no secret in a log line, in Redis or in storage', () => {
     // A run OpenAI refuses: every call carries a key it does not accept.
     const refusedPosted = await call(refused, 'POST', '/v1/runs', { authorization: bearer, body: JSON.stringify({ template: { type: 'summarize' }, items: items.slice(0, 1) }) });
     assert.equal(refusedPosted.status, 202, refusedPosted.text);
-    const refusal = await logs.waitFor('job attempt failed');
+    // A 401 is permanent: the shard ends failed at once, with the reason logged (and the key nowhere).
+    const refusal = await logs.waitFor('shard upload failed for good');
     assert.match(String(refusal['err']), /401|Incorrect API key/, JSON.stringify(refusal));
 
     // Bad configuration next to the secrets: the message names the bad variable only.
