@@ -78,9 +78,13 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
           await emit(result, mode.kind === 'transient' && isTransientFailure(result));
         }
       }
-      const lineErrors = await validationErrorsByLine(deps, shard);
+      // A completed batch whose files answered every request it counted needs no second pass over
+      // the requests; any other end (expired, cancelled, failed, a short file) looks for the unanswered.
+      const allAnswered = shard.batch_status === 'completed' && shard.request_counts !== null && answered.size >= shard.request_counts.total;
+      const lineErrors = allAnswered ? new Map<number, { code: string; message: string }>() : await validationErrorsByLine(deps, shard);
       let lineNumber = 0;
-      for await (const raw of readLines(await deps.storage.get(storageKeys.shardRequests(ref.runId, ref.shard, ref.generation)))) {
+      const requestLines = allAnswered ? [] : readLines(await deps.storage.get(storageKeys.shardRequests(ref.runId, ref.shard, ref.generation)));
+      for await (const raw of requestLines) {
         lineNumber += 1;
         const customId = (JSON.parse(raw) as { custom_id: string }).custom_id;
         if (answered.has(customId)) continue;
