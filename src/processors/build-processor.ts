@@ -69,22 +69,53 @@ async function buildFromItems(
   const model = modelOf(template);
   const source = run.source === null ? null : createItemSource(run.source, deps.s3);
   const openObject = source === null ? undefined : (key: string) => source.open(key);
+  // Items whose body is being built, oldest first. Several are read at once (each may be an
+  // object fetched from S3, where latency, not bandwidth, is the cost) but they are consumed in
+  // input order, so the shards come out byte for byte the same as a one-at-a-time build and a
+  // rebuild reproduces them. The window bounds memory to BUILD_WINDOW items' bodies.
+  const window: PendingItem[] = [];
   let index = 0;
-  for await (const line of readLines(await deps.storage.get(storageKeys.itemsInput(run.id)))) {
-    const item = JSON.parse(line) as TemplateItem;
-    const customId = customIdFor(item, index, template);
-    const itemRef = itemRefOf(item, template);
-    index += 1;
-    const built = await buildRequestBody(template, item, { openObject });
+  const consumeOldest = async (): Promise<void> => {
+    const pending = window.shift();
+    if (pending === undefined) return;
+    const built = await pending.built;
     if (!built.ok) {
-      await rejected.write(JSON.stringify(errorResultLine(customId, itemRef, built.error)));
-      continue;
+      await rejected.write(JSON.stringify(errorResultLine(pending.customId, pending.itemRef, built.error)));
+      return;
     }
-    const requestLine = JSON.stringify({ custom_id: customId, method: 'POST', url: endpoint, body: built.body });
-    await assembler.add(requestLine, JSON.stringify({ custom_id: customId, item: itemRef }), model);
-    await reportProgress(index);
+    const requestLine = JSON.stringify({ custom_id: pending.customId, method: 'POST', url: endpoint, body: built.body });
+    await assembler.add(requestLine, JSON.stringify({ custom_id: pending.customId, item: pending.itemRef }), model);
+    await reportProgress(pending.position);
+  };
+  try {
+    for await (const line of readLines(await deps.storage.get(storageKeys.itemsInput(run.id)))) {
+      const item = JSON.parse(line) as TemplateItem;
+      const customId = customIdFor(item, index, template);
+      const itemRef = itemRefOf(item, template);
+      index += 1;
+      const built = buildRequestBody(template, item, { openObject });
+      // Its outcome is read when its turn comes; until then a failure must not count as unhandled.
+      built.catch(() => undefined);
+      window.push({ customId, itemRef, position: index, built });
+      if (window.length >= BUILD_WINDOW) await consumeOldest();
+    }
+    while (window.length > 0) await consumeOldest();
+  } finally {
+    // On a failure, let reads already started finish before the job is retried, so none is left open.
+    await Promise.allSettled(window.map((pending) => pending.built));
   }
   await reportProgress(index);
+}
+
+/** Items read and built ahead of the one being written: enough to hide S3's per-object latency. */
+const BUILD_WINDOW = 8;
+
+interface PendingItem {
+  customId: string;
+  itemRef: ReturnType<typeof itemRefOf>;
+  /** 1-based position in the input, for progress. */
+  position: number;
+  built: ReturnType<typeof buildRequestBody>;
 }
 
 async function buildFromRequests(deps: Deps, run: RunRecord, assembler: ShardAssembler, progress: ProgressReporter): Promise<void> {
