@@ -112,6 +112,16 @@ describe('workers killed at random moments during a run', () => {
         `last kill to settled ${(recoveryMs / 1000).toFixed(2)} s; seed ${SEED}; run status at each kill: ${[...tally].map(([status, count]) => `${status} ${count}`).join(', ')}; ` +
         `failed-as-stalled jobs left: ${findings.allowedFailedJobs.length}`,
     );
+    if (process.env['FAULT_TRACE'] === '1') {
+      // What the workers complained about, by message: the stalls, retries and re-drives the kills caused.
+      const messages = new Map<string, number>();
+      for (const line of h.workerOutput().split('\n')) {
+        const match = /"level":(40|50|60).*"msg":"([^"]*)"/.exec(line);
+        const why = /"(?:err|reason)":"([^"]{0,80})/.exec(line)?.[1] ?? '';
+        if (match !== null) messages.set(`${match[1]} ${match[2]} ${why}`, (messages.get(`${match[1]} ${match[2]} ${why}`) ?? 0) + 1);
+      }
+      for (const [message, count] of messages) process.stdout.write(`worker log: ${count} × ${message}\n`);
+    }
     await Promise.all(workers.map((worker) => worker.stop()));
   });
 });
