@@ -4,7 +4,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { startTestService, type TestService } from '../helpers/test-service.js';
 import type { RunView } from '../../src/runs/run-view.js';
 import type { LedgerSweeper, SweepOutcome } from '../../src/runs/ledger-sweeper.js';
-import { sweepLedger } from '../../src/runs/ledger-sweeper.js';
+import { MAX_REDRIVES_PER_JOB, sweepLedger } from '../../src/runs/ledger-sweeper.js';
 import { jobIds } from '../../src/queues/job-ids.js';
 import type { ShardStep } from '../../src/runs/run-record.js';
 
@@ -106,6 +106,28 @@ describe('the ledger sweeper', () => {
     assert.equal(ended.status, 'succeeded');
     assert.equal(ended.counts.succeeded, 4);
     assert.equal(t.slack.messages.filter((message) => message.body.text?.includes(run.id)).length, 1);
+  });
+
+  it('leaves a job that keeps failing for a person once its re-drives are used up', async () => {
+    failResults = true;
+    const run = await post({ endpoint: '/v1/chat/completions', requests: requests(2, 'c') });
+    const resultsId = jobIds.results({ runId: run.id, shard: 0, generation: 0 });
+    const failed = async (): Promise<boolean> => (await (await t.service.deps.queues.results.getJob(resultsId))?.getState()) === 'failed';
+    const deadline = Date.now() + 15_000;
+    while (!(await failed())) {
+      assert.ok(Date.now() < deadline, 'the results job never failed');
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    const counts = `${t.prefix}:ledger:run:${run.id}:redrives`;
+    await t.service.deps.redis.hset(counts, resultsId, String(MAX_REDRIVES_PER_JOB));
+    assert.deepEqual(redrivesOf(await sweeper.sweepNow(), run.id), []);
+    assert.ok(await failed(), 'left failed, where the board shows it');
+
+    // Someone fixed the cause and reset the count: the next sweep drives it again.
+    failResults = false;
+    await t.service.deps.redis.del(counts);
+    assert.deepEqual(redrivesOf(await sweeper.sweepNow(), run.id), [{ queue: 'results', reason: 'failed' }]);
+    assert.equal((await t.waitForRunEnd(run.id)).status, 'succeeded');
   });
 
   it('re-drives a notify job that completed while the run was not final', async () => {

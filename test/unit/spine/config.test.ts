@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, loadConfig, requireOpenAIKey } from '../../../src/config.js';
+import { tuningFromConfig } from '../../../src/tuning.js';
 
 describe('configuration', () => {
   it('has the documented defaults', () => {
@@ -31,5 +32,20 @@ describe('configuration', () => {
     assert.throws(() => requireOpenAIKey(loadConfig({ OPENAI_BASE_URL: 'https://api.openai.com/v1' })), /OPENAI_API_KEY/);
     assert.equal(requireOpenAIKey(loadConfig({ OPENAI_BASE_URL: 'http://127.0.0.1:4010/v1' })), 'sk-emulator');
     assert.equal(requireOpenAIKey(loadConfig({ OPENAI_API_KEY: 'sk-real' })), 'sk-real');
+  });
+
+  it('takes poll cadence, shard size and sweep interval from the environment, and only what is set', () => {
+    assert.deepEqual(tuningFromConfig(loadConfig({})), {});
+    assert.equal(loadConfig({}).BATCHLINE_SWEEP_INTERVAL_MS, 60_000);
+    const config = loadConfig({ BATCHLINE_POLL_INITIAL_MS: '100', BATCHLINE_POLL_MAX_MS: '400', BATCHLINE_SHARD_MAX_REQUESTS: '1000', BATCHLINE_SWEEP_INTERVAL_MS: '500', BATCHLINE_CRASH_AT: '' });
+    assert.deepEqual(tuningFromConfig(config), { pollInitialMs: 100, pollMaxMs: 400, shardMaxRequests: 1000 });
+    assert.equal(config.BATCHLINE_SWEEP_INTERVAL_MS, 500);
+    assert.equal(config.BATCHLINE_CRASH_AT, undefined);
+    assert.throws(() => loadConfig({ BATCHLINE_SHARD_MAX_REQUESTS: '50001', BATCHLINE_POLL_MAX_MS: 'soon' }), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /BATCHLINE_SHARD_MAX_REQUESTS/);
+      assert.match(error.message, /BATCHLINE_POLL_MAX_MS/);
+      return true;
+    });
   });
 });
