@@ -1,7 +1,7 @@
 import { Worker, type Job } from 'bullmq';
 import type { Deps } from './deps.js';
 import { createProcessors } from './processors/create-processors.js';
-import { defaultConcurrency } from './queues/queue-options.js';
+import { defaultConcurrency, keptJobs, stageBackoffStrategy } from './queues/queue-options.js';
 import { QUEUE_NAMES, type QueueName } from './queues/queue-names.js';
 import { workerConnection } from './queues/redis-connection.js';
 import { ActiveJobs, closeWorkersGracefully } from './worker-shutdown.js';
@@ -35,6 +35,9 @@ export function startWorkers(deps: Deps, options: WorkerOptions = {}): RunningWo
       // A dead worker's jobs go back to the queue once its lock lapses and a stalled check sees it.
       lockDuration: deps.config.BATCHLINE_JOB_LOCK_MS,
       stalledInterval: deps.config.BATCHLINE_JOB_LOCK_MS,
+      // Retry delays and history trimming live here rather than in each job's stored options (see queue-options.ts).
+      settings: { backoffStrategy: stageBackoffStrategy(name) },
+      ...keptJobs,
       ...(name === 'poll' ? { limiter: { max: options.pollsPerSecond ?? deps.config.BATCHLINE_POLLS_PER_SECOND, duration: 1000 } } : {}),
     });
     worker.on('failed', (job, error) => {
