@@ -13,6 +13,7 @@ export const METADATA_FAULT_KEYS = [
   'emulator_error_status',
   'emulator_fail_lines',
   'emulator_invalid_lines',
+  'emulator_invalid_custom_ids',
   'emulator_expire_at',
   'emulator_latency_ms',
   'emulator_validating_ms',
@@ -43,6 +44,8 @@ export interface BatchPlan {
   failLines: ReadonlySet<number>;
   /** 1-based line numbers that validation rejects, failing the whole batch as OpenAI does. */
   invalidLines: ReadonlySet<number>;
+  /** custom_ids validation rejects wherever they stand: like OpenAI, which judges a line by its content. */
+  invalidCustomIds: ReadonlySet<string>;
   expireAtFraction: number | null;
   /** Added to retrieve and cancel of this batch. */
   latencyMs: number;
@@ -78,6 +81,7 @@ export function planBatch(metadata: Readonly<Record<string, string>> | null, opt
     errorStatus: null,
     failLines: new Set(),
     invalidLines: new Set(),
+    invalidCustomIds: new Set(),
     expireAtFraction: faults.expireAtFraction,
     latencyMs: 0,
   };
@@ -106,6 +110,9 @@ export function planBatch(metadata: Readonly<Record<string, string>> | null, opt
           if (!Number.isInteger(line) || line < 1) throw badValue(key, value, 'comma-separated line numbers from 1');
           (key === 'emulator_fail_lines' ? failLines : invalidLines).add(line);
         }
+        break;
+      case 'emulator_invalid_custom_ids':
+        plan.invalidCustomIds = new Set(value.split(',').map((id) => id.trim()).filter((id) => id !== ''));
         break;
       case 'emulator_expire_at':
         plan.expireAtFraction = fractionValue(key, value);

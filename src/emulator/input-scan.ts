@@ -141,6 +141,10 @@ export async function scanInputFile(path: string, context: ScanContext): Promise
       return;
     }
     customIds.add(customId);
+    if (context.plan.invalidCustomIds.has(customId)) {
+      report({ code: 'invalid_request', message: `The request '${customId}' was rejected by validation (emulator_invalid_custom_ids).`, param: 'body', line: lineNumber });
+      return;
+    }
     const lineModel = body['model'];
     if (typeof lineModel !== 'string' || lineModel === '') {
       if (context.endpoint !== '/v1/moderations') {

@@ -150,9 +150,10 @@ describe('OpenAI faults', () => {
   });
 
   it('validation rejecting two lines: exactly those two requests fail, the rest succeed, the run is partial', async () => {
-    // One shard of 10, so lines 2 and 5 are requests 1 and 4.
+    // One shard of 10; lines 2 and 5 (requests 1 and 4) are rejected by their content, so the
+    // resubmission of the other eight passes, as it would at OpenAI.
     const requests = requestsOf('invalid', 10);
-    const { run, ms } = await runThrough('invalid', 'partial', { requests, metadata: { emulator_invalid_lines: '2,5' } });
+    const { run, ms } = await runThrough('invalid', 'partial', { requests, metadata: { emulator_invalid_custom_ids: 'invalid-1,invalid-4' } });
     const response = await t.request('GET', `/v1/runs/${run.id}/results`);
     const lines = response.text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as { custom_id: string; error: { code: string } | null });
     const rejected = lines.filter((line) => line.error !== null).map((line) => line.custom_id).sort();
