@@ -14,6 +14,7 @@
  * (validatingMs of hours), so only the transfer is measured.
  *
  * Run: node --openssl-legacy-provider --import tsx bench/build-upload.bench.ts [--no-write] [--no-s3] [--no-naive]
+ * (BENCH_SIZES=10000 for one size only)
  */
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createWriteStream } from 'node:fs';
@@ -38,7 +39,8 @@ import { startBenchRedis } from './support/bench-redis.js';
 import { spawnEmulator, spawnTsChild } from './support/child-process.js';
 import { peakRssMb, rssMb } from './support/proc-stats.js';
 
-const SIZES = quick ? [200, 1_000] : [1_000, 10_000, 50_000];
+// BENCH_SIZES (e.g. "10000") runs only those sizes: a profile of one case without the whole matrix.
+const SIZES = process.env['BENCH_SIZES'] !== undefined ? process.env['BENCH_SIZES'].split(',').map(Number) : quick ? [200, 1_000] : [1_000, 10_000, 50_000];
 const IMAGE_BYTES = 50 * 1024;
 const READ_PARALLEL = 8;
 const HEADING = '## Build + upload of N image requests';
