@@ -25,11 +25,15 @@ export class LocalStorage implements ObjectStorage {
     // Write beside the target and rename: readers never see a partial file,
     // and a crash mid-write leaves only a temp file behind.
     const temp = `${target}.${randomUUID()}.partial`;
+    const file = createWriteStream(temp);
     try {
       const source = typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([body]) : body;
-      await pipeline(source, createWriteStream(temp));
+      await pipeline(source, file);
       await rename(temp, target);
     } catch (error) {
+      // A source that fails at once can beat the file's open: wait for the stream to close,
+      // or the file would appear after the removal below.
+      if (!file.closed) await new Promise<void>((resolve) => file.once('close', () => resolve()));
       await rm(temp, { force: true });
       throw error;
     }

@@ -155,7 +155,7 @@ describe('emulator: a batch from create to results, through the SDK', () => {
   });
 
   it('moves through in_progress with counts that grow, then finalizing, then completed', async () => {
-    const timed = await startKit({ validatingMs: 100, inProgressMs: 800, finalizingMs: 150 });
+    const timed = await startKit({ validatingMs: 200, inProgressMs: 1000, finalizingMs: 500 });
     try {
       const created = await timed.createBatch(chatLines(50));
       const seen: string[] = [];
@@ -168,7 +168,11 @@ describe('emulator: a batch from create to results, through the SDK', () => {
         if (batch.status === 'in_progress') completedCounts.push(batch.request_counts?.completed ?? 0);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      assert.deepEqual(seen, ['validating', 'in_progress', 'finalizing', 'completed']);
+      // A loaded machine may step over a short phase between two polls; what a client sees must
+      // still be in order, and the emulator's own history below must hold every phase.
+      const order = ['validating', 'in_progress', 'finalizing', 'completed'];
+      assert.deepEqual([...seen].sort((a, b) => order.indexOf(a) - order.indexOf(b)), seen, `seen out of order: ${seen.join(', ')}`);
+      assert.ok(seen.includes('in_progress') && seen.at(-1) === 'completed', seen.join(', '));
       assert.ok(completedCounts.length >= 3, `saw in_progress ${completedCounts.length} times`);
       assert.ok(completedCounts.some((n) => n > 0 && n < 50), `counts moved: ${completedCounts.join(',')}`);
       assert.deepEqual([...completedCounts].sort((a, b) => a - b), completedCounts, 'counts never go back');
