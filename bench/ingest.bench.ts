@@ -62,7 +62,9 @@ async function main(): Promise<void> {
     REDIS_URL: redis.url, OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', OPENAI_API_KEY: 'sk-emulator', STORAGE_URL: `file://${workDir}/data`, BATCHLINE_PREFIX: 'bench',
     BATCHLINE_ALLOW_EPHEMERAL_REDIS: '1', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0', API_RATE_LIMIT_PER_MINUTE: '0',
   };
-  let api = await spawnTsChild('bench/support/api-entry.ts', env);
+  // BENCH_API_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=DIR") profiles the API process under the load.
+  const apiNodeArgs = (process.env['BENCH_API_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
+  let api = await spawnTsChild('bench/support/api-entry.ts', env, 'ready', apiNodeArgs);
   try {
     const url = /^url (\S+)$/m.exec(api.output())?.[1] ?? '';
     const body = JSON.stringify({
