@@ -10,6 +10,7 @@ import { quickTuning, type Tuning } from '../../src/tuning.js';
 import { startEmulator } from '../../src/emulator/start-emulator.js';
 import type { EmulatorOptionsInput } from '../../src/emulator/emulator-options.js';
 import type { RunView } from '../../src/runs/run-view.js';
+import type { ResultLine } from '../../src/runs/result-line.js';
 import { FINAL_RUN_STATUSES, type RunStatus } from '../../src/runs/run-record.js';
 import { startRedis, type TestRedis } from './redis-server.js';
 import { startSlackCapture, type CapturedSlack } from './slack-capture.js';
@@ -27,6 +28,10 @@ export interface TestService {
   env: Record<string, string>;
   /** JSON request against the API (in-process, no socket). */
   request(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: unknown; text: string }>;
+  /** POST /v1/runs, which must be accepted (202); returns the run. */
+  postRun(body: unknown): Promise<RunView>;
+  /** GET /v1/runs/:id/results, which must answer 200; returns the parsed lines. */
+  results(runId: string): Promise<ResultLine[]>;
   /** Resolves when the run's notify job has completed (its final status is set), then returns the run. */
   waitForRunEnd(runId: string, timeoutMs?: number): Promise<RunView>;
   close(): Promise<void>;
@@ -104,6 +109,19 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
         parsed = null;
       }
       return { status: response.statusCode, body: parsed, text: response.body };
+    },
+    async postRun(body) {
+      const response = await handle.request('POST', '/v1/runs', body);
+      if (response.status !== 202) throw new Error(`POST /v1/runs answered ${response.status}: ${response.text}`);
+      return response.body as RunView;
+    },
+    async results(runId) {
+      const response = await handle.request('GET', `/v1/runs/${runId}/results`);
+      if (response.status !== 200) throw new Error(`GET results answered ${response.status}: ${response.text}`);
+      return response.text
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as ResultLine);
     },
     async waitForRunEnd(runId, timeoutMs = 60_000) {
       if (notifyWorker === undefined) throw new Error('waitForRunEnd needs the notify worker in this process');

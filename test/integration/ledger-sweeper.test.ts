@@ -43,11 +43,7 @@ describe('the ledger sweeper', () => {
     await t.close();
   });
 
-  const post = async (body: unknown): Promise<RunView> => {
-    const response = await t.request('POST', '/v1/runs', body);
-    assert.equal(response.status, 202, response.text);
-    return response.body as RunView;
-  };
+  const post = (body: unknown): Promise<RunView> => t.postRun(body);
 
   /** Resolves once the run's first shard reaches the step (short ledger polling: the steps happen in other async work). */
   const shardReaches = async (runId: string, step: ShardStep): Promise<void> => {

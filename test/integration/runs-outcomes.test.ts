@@ -29,16 +29,8 @@ describe('runs end honestly whatever their batches do', () => {
     await t.close();
   });
 
-  const post = async (body: unknown): Promise<RunView> => {
-    const response = await t.request('POST', '/v1/runs', body);
-    assert.equal(response.status, 202, response.text);
-    return response.body as RunView;
-  };
-  const results = async (runId: string): Promise<ResultLineShape[]> => {
-    const response = await t.request('GET', `/v1/runs/${runId}/results`);
-    assert.equal(response.status, 200, response.text);
-    return response.text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as ResultLineShape);
-  };
+  const post = (body: unknown): Promise<RunView> => t.postRun(body);
+  const results = (runId: string): Promise<ResultLineShape[]> => t.results(runId) as Promise<ResultLineShape[]>;
 
   it('transient request failures are resubmitted until they succeed', async () => {
     // Lines 2 and 3 fail with server_error in every generation's file: 5 requests → 3 answered, then 2 → 1, then 1 → 1.
@@ -180,8 +172,7 @@ describe('with one attempt per request', () => {
   it('failed request lines of both shapes make the run partial, with one line per request', async () => {
     const posted = await t.request('POST', '/v1/runs', { endpoint: '/v1/chat/completions', requests: chatRequests(40), metadata: { emulator_error_rate: '0.3' } });
     const run = posted.body as RunView;
-    const results = async (runId: string): Promise<ResultLineShape[]> =>
-      (await t.request('GET', `/v1/runs/${runId}/results`)).text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as ResultLineShape);
+    const results = (runId: string): Promise<ResultLineShape[]> => t.results(runId) as Promise<ResultLineShape[]>;
     const ended = await t.waitForRunEnd(run.id);
     assert.equal(ended.status, 'partial');
     assert.ok(ended.counts.failed > 0 && ended.counts.succeeded > 0, JSON.stringify(ended.counts));
