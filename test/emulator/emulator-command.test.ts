@@ -112,7 +112,8 @@ describe('batchline emulator (command)', () => {
       const client = new OpenAI({ apiKey: 'sk-emulator', baseURL, fetch: nodeHttpFetch });
       assert.deepEqual((await client.files.list()).data, []);
       child.kill('SIGTERM');
-      const [code] = (await once(child, 'exit')) as [number | null];
+      // 'close': the output is read to its end before it is checked.
+      const [code] = (await once(child, 'close')) as [number | null];
       assert.equal(code, 0);
       assert.match(output, /stopped/);
     } finally {

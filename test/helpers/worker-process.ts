@@ -28,7 +28,8 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  // 'close', not 'exit': 'exit' can come before the last output is read, and a test reads the crash line right after.
+  const exited = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   const signal = async (name: NodeJS.Signals): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill(name);

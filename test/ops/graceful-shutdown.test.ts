@@ -72,7 +72,8 @@ describe('SIGTERM mid-run: a worker process finishes or hands back its jobs, and
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');
     });
-    const exited = once(child, 'exit').then(([code, signal]) => {
+    // 'close', not 'exit': only then has every log line the process wrote been read.
+    const exited = once(child, 'close').then(([code, signal]) => {
       if (code !== 0) process.stderr.write(`worker ${child.pid} exited ${String(code)} ${String(signal)}:\n${stderr}\n`);
       return { code: code as number | null, signal: signal as NodeJS.Signals | null };
     });

@@ -60,7 +60,8 @@ describe('no secret in a log line, in Redis or in storage', () => {
   });
 
   const waitForNotify = (prefix: string, runId: string): Promise<void> => {
-    const events = new QueueEvents('notify', { connection: { url: redis.url }, prefix });
+    // From the stream's start: a notify that completed before this subscription is still seen.
+    const events = new QueueEvents('notify', { connection: { url: redis.url }, prefix, lastEventId: '0-0' });
     notifyEvents.push(events);
     return new Promise((resolve) => {
       events.on('completed', ({ jobId }) => {
@@ -138,9 +139,12 @@ describe('no secret in a log line, in Redis or in storage', () => {
     // A run OpenAI refuses: every call carries a key it does not accept.
     const refusedPosted = await call(refused, 'POST', '/v1/runs', { authorization: bearer, body: JSON.stringify({ template: { type: 'summarize' }, items: items.slice(0, 1) }) });
     assert.equal(refusedPosted.status, 202, refusedPosted.text);
+    // The run goes on to its errors file and Slack message: wait for that, so no stage is still writing when storage is searched.
+    const refusedEnded = waitForNotify('canaryrefused', (JSON.parse(refusedPosted.text) as RunView).id);
     // A 401 is permanent: the shard ends failed at once, with the reason logged (and the key nowhere).
     const refusal = await logs.waitFor('shard upload failed for good');
     assert.match(String(refusal['err']), /401|Incorrect API key/, JSON.stringify(refusal));
+    await refusedEnded;
 
     // Bad configuration next to the secrets: the message names the bad variable only.
     assert.throws(() => loadConfig({ ...envFor('x', openaiKey, 0), PORT: 'not-a-port', REDIS_URL: `ftp://${apiToken}` }), (error: unknown) => {
