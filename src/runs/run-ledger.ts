@@ -2,6 +2,14 @@ import type { Redis } from 'ioredis';
 import { conditionalUpdate, decodeHash, encodeHash, type HashConditions, type UpdateOutcome } from './conditional-update.js';
 import { FINAL_RUN_STATUSES, type RunRecord, type RunStatus, type ShardRecord } from './run-record.js';
 
+/** KEYS: shard hash, run's shard index. ARGV: shard number, then field/value pairs. 1 when written, 0 when it was there. */
+const ADD_SHARD = `
+redis.call('SADD', KEYS[2], ARGV[1])
+if redis.call('HEXISTS', KEYS[1], 'step') == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+return 1
+`;
+
 export interface RunListQuery {
   pipelineId?: string;
   /** Only runs whose visible status passes this test (statuses are derived, so filtering happens after reading). */
@@ -79,15 +87,17 @@ export class RunLedger {
     return this.redis.zrevrangebyscore(key, maxScore, '-inf', 'LIMIT', 0, query.count);
   }
 
-  /** Records a shard once; a rebuild that reaches the same shard keeps the first record. */
+  /**
+   * Records a shard once; a rebuild that reaches the same shard keeps the
+   * first record. One script, so a process killed mid-call leaves either the
+   * whole record or none: a record written in two steps could be left with
+   * its number but no step, which every reader skips and no rebuild filled
+   * in, so the run waited for that shard for ever. A record without a step
+   * (left that way by an earlier version) is completed here.
+   */
   async addShard(runId: string, shard: ShardRecord): Promise<boolean> {
-    const key = this.shardKey(runId, shard.shard);
-    const [[, created]] = (await this.redis
-      .multi()
-      .hsetnx(key, 'shard', JSON.stringify(shard.shard))
-      .sadd(this.shardIndexKey(runId), String(shard.shard))
-      .exec()) as [[Error | null, number], [Error | null, number]];
-    if (created === 1) await this.redis.hset(key, encodeHash(shard));
+    const fields = Object.entries(encodeHash(shard)).flat();
+    const created = (await this.redis.eval(ADD_SHARD, 2, this.shardKey(runId, shard.shard), this.shardIndexKey(runId), String(shard.shard), ...fields)) as number;
     return created === 1;
   }
 

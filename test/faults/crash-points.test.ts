@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -41,6 +41,9 @@ describe('a worker killed at each named point of each stage', () => {
       emulator: { validatingMs: 100, inProgressMs: 600, finalizingMs: 100 },
       workerEnv: { BATCHLINE_SHARD_MAX_REQUESTS: '100' },
     });
+  });
+  afterEach(async () => {
+    await h?.killWorkers();
   });
   after(async () => {
     await h?.close();

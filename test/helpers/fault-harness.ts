@@ -39,6 +39,11 @@ export interface FaultHarness {
   waitForProgress(runId: string, mark: string, timeoutMs: number): Promise<number>;
   /** Worker output so far, for failure messages. */
   workerOutput(): string;
+  /**
+   * Kills every worker still running: between scenarios, so a scenario that
+   * failed half-way cannot leave a worker behind to take the next one's jobs.
+   */
+  killWorkers(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -162,6 +167,9 @@ export async function startFaultHarness(options: FaultHarnessOptions = {}): Prom
       }
     },
     workerOutput: () => workers.map((worker) => worker.output()).join('\n---\n'),
+    async killWorkers() {
+      await Promise.all(workers.map((worker) => worker.kill()));
+    },
     async close() {
       await Promise.all(workers.map((worker) => worker.kill()));
       // Killed workers never remove their scratch folders (deps.workDir).
