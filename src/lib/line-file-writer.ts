@@ -1,6 +1,8 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 
+const NEWLINE = 0x0a;
+
 /**
  * Appends newline-terminated lines to a local file with backpressure, so a
  * shard of any size is written without being held in memory.
@@ -14,10 +16,17 @@ export class LineFileWriter {
     this.stream = createWriteStream(path);
   }
 
-  async write(line: string): Promise<void> {
-    const chunk = `${line}\n`;
+  /**
+   * A string is one line without its newline. A Buffer is one line already
+   * encoded, newline included (see `encodeLine`): lines of tens of kilobytes
+   * are encoded to UTF-8 once, by whoever builds them, and counted from the
+   * bytes instead of being measured and encoded again here.
+   */
+  async write(line: string | Buffer): Promise<void> {
+    const chunk = typeof line === 'string' ? encodeLine(line) : line;
+    if (chunk[chunk.length - 1] !== NEWLINE) throw new Error('an encoded line must end with its newline');
     this.lines += 1;
-    this.bytes += Buffer.byteLength(chunk);
+    this.bytes += chunk.length;
     if (!this.stream.write(chunk)) await once(this.stream, 'drain');
   }
 
@@ -26,4 +35,9 @@ export class LineFileWriter {
     this.stream.end();
     await once(this.stream, 'close');
   }
+}
+
+/** A line's bytes as a line file holds them: UTF-8, newline-terminated. */
+export function encodeLine(line: string): Buffer {
+  return Buffer.from(`${line}\n`);
 }

@@ -10,8 +10,10 @@ import { customIdFor, itemRefOf } from '../pipelines/templates/item-identity.js'
 import { endpointOfTemplate, modelOf } from '../pipelines/templates/template-definition.js';
 import type { TemplateItem } from '../pipelines/templates/template-item.js';
 import { errorResultLine } from '../runs/result-line.js';
+import { encodeRequestLine } from '../runs/request-line.js';
 import type { RunRecord } from '../runs/run-record.js';
 import { ShardAssembler } from '../runs/shard-assembler.js';
+import { shardLineOf } from '../runs/shard-line.js';
 import { storageKeys } from '../runs/storage-keys.js';
 import { enqueueNotifyWhenDone } from './enqueue-notify-when-done.js';
 import { progressReporter, type ProgressReporter } from './job-progress.js';
@@ -83,7 +85,7 @@ async function buildFromItems(
       await rejected.write(JSON.stringify(errorResultLine(pending.customId, pending.itemRef, built.error)));
       return;
     }
-    const requestLine = JSON.stringify({ custom_id: pending.customId, method: 'POST', url: endpoint, body: built.body });
+    const requestLine = encodeRequestLine(pending.customId, endpoint, built.body, built.inlineImages);
     await assembler.add(requestLine, JSON.stringify({ custom_id: pending.customId, item: pending.itemRef }), model);
     await reportProgress(pending.position);
   };
@@ -124,7 +126,7 @@ async function buildFromRequests(deps: Deps, run: RunRecord, assembler: ShardAss
   for await (const line of readLines(await deps.storage.get(storageKeys.requestsInput(run.id)))) {
     const request = JSON.parse(line) as { body?: { model?: unknown } };
     const model = typeof request.body?.model === 'string' ? request.body.model : null;
-    await assembler.add(line, null, model);
+    await assembler.add(shardLineOf(line), null, model);
     await progress.report((done += 1));
   }
 }

@@ -3,10 +3,10 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Deps } from '../deps.js';
 import { LineFileWriter } from '../lib/line-file-writer.js';
-import { estimateTokens } from '../lib/token-estimate.js';
 import { enqueue } from '../queues/stage-queues.js';
 import { jobIds } from '../queues/job-ids.js';
 import { newShardRecord } from './run-record.js';
+import type { ShardLine } from './shard-line.js';
 import { storageKeys } from './storage-keys.js';
 
 interface OpenShard {
@@ -38,8 +38,8 @@ export class ShardAssembler {
     return this.closed + (this.current === null ? 0 : 1);
   }
 
-  async add(requestLine: string, manifestLine: string | null, model: string | null): Promise<void> {
-    const lineBytes = Buffer.byteLength(requestLine) + 1;
+  async add(requestLine: ShardLine, manifestLine: string | null, model: string | null): Promise<void> {
+    const lineBytes = requestLine.bytes.length;
     const open = this.current;
     if (
       open !== null &&
@@ -50,9 +50,9 @@ export class ShardAssembler {
       await this.closeCurrent();
     }
     const shard = this.current ?? this.open(model);
-    await shard.requests.write(requestLine);
+    await shard.requests.write(requestLine.bytes);
     if (shard.manifest !== null && manifestLine !== null) await shard.manifest.write(manifestLine);
-    shard.tokens += estimateTokens(requestLine);
+    shard.tokens += requestLine.estimatedTokens;
   }
 
   /** Closes the last shard; returns how many shards the run has. */

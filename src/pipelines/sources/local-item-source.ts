@@ -21,6 +21,12 @@ interface Entry {
  */
 export class LocalItemSource implements ItemSource {
   readonly root: string;
+  /**
+   * The root's real path for `open`, resolved on first use and kept (a
+   * failure is not): a build opens thousands of items from one source, and
+   * resolving the root again for each cost as much as resolving the item.
+   */
+  private realRootResolved: Promise<string> | null = null;
 
   constructor(root: string) {
     this.root = path.resolve(root);
@@ -31,7 +37,7 @@ export class LocalItemSource implements ItemSource {
   }
 
   async *listPages(): AsyncIterable<SourceObject[]> {
-    const root = await this.realRoot();
+    const root = await this.resolveRoot();
     let page: SourceObject[] = [];
     for await (const object of this.walk(root, '', new Set([root]), root)) {
       page.push(object);
@@ -67,7 +73,15 @@ export class LocalItemSource implements ItemSource {
     return handle.createReadStream();
   }
 
-  private async realRoot(): Promise<string> {
+  private realRoot(): Promise<string> {
+    this.realRootResolved ??= this.resolveRoot().catch((error: unknown) => {
+      this.realRootResolved = null;
+      throw error;
+    });
+    return this.realRootResolved;
+  }
+
+  private async resolveRoot(): Promise<string> {
     try {
       return await realpath(this.root);
     } catch (error) {

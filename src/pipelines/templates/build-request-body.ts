@@ -1,4 +1,5 @@
 import { articleTextForItem } from './article-text.js';
+import type { InlineDataUrl } from './inline-data-url.js';
 import { imageUrlForItem } from './item-image.js';
 import { itemFailure, type ItemError, type ItemOutcome } from './item-error.js';
 import { renderPlaceholders } from './render-placeholders.js';
@@ -10,9 +11,15 @@ export interface BuildRequestContext {
   openObject?: OpenObject;
 }
 
-export type BuildRequestResult = { ok: true; body: Record<string, unknown> } | { ok: false; error: ItemError };
+export type BuildRequestResult = { ok: true; body: Body; inlineImages: readonly InlineDataUrl[] } | { ok: false; error: ItemError };
 
 type Body = Record<string, unknown>;
+
+interface BuiltBody {
+  body: Body;
+  /** The data URLs built here that the body carries, for the request line to copy in whole (see InlineDataUrl). */
+  inlineImages: readonly InlineDataUrl[];
+}
 
 /**
  * The `body` of one batch request line for one item (the caller adds
@@ -29,25 +36,28 @@ export const buildRequestBody = async (
   item: TemplateItem,
   ctx: BuildRequestContext,
 ): Promise<BuildRequestResult> => {
-  const body = await bodyFor(template, item, ctx);
-  return body.ok ? { ok: true, body: body.value } : body;
+  const built = await bodyFor(template, item, ctx);
+  return built.ok ? { ok: true, ...built.value } : built;
 };
 
-const bodyFor = async (template: TemplateDefinition, item: TemplateItem, ctx: BuildRequestContext): Promise<ItemOutcome<Body>> => {
+const bodyFor = async (template: TemplateDefinition, item: TemplateItem, ctx: BuildRequestContext): Promise<ItemOutcome<BuiltBody>> => {
   switch (template.type) {
     case 'image-moderation': {
       const url = await imageUrlForItem(template, item, ctx.openObject);
       if (!url.ok) return url;
       const content = [
         { type: 'text', text: template.prompt },
-        { type: 'image_url', image_url: { url: url.value, detail: template.detail } },
+        { type: 'image_url', image_url: { url: url.value.url, detail: template.detail } },
       ];
-      return ok({
-        ...template.body,
-        model: template.model,
-        messages: [{ role: 'user', content }],
-        ...maxTokens(template.max_tokens),
-      });
+      return ok(
+        {
+          ...template.body,
+          model: template.model,
+          messages: [{ role: 'user', content }],
+          ...maxTokens(template.max_tokens),
+        },
+        url.value.inline ? [url.value.url] : [],
+      );
     }
     case 'summarize': {
       const article = await articleTextForItem(template, item, ctx.openObject);
@@ -97,6 +107,6 @@ const bodyFor = async (template: TemplateDefinition, item: TemplateItem, ctx: Bu
   }
 };
 
-const ok = (body: Body): ItemOutcome<Body> => ({ ok: true, value: body });
+const ok = (body: Body, inlineImages: readonly InlineDataUrl[] = []): ItemOutcome<BuiltBody> => ({ ok: true, value: { body, inlineImages } });
 
 const maxTokens = (value: number | undefined): Body => (value === undefined ? {} : { max_tokens: value });

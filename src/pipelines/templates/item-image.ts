@@ -1,8 +1,12 @@
 import type { ImageModerationTemplate } from './template-definition.js';
 import { itemFailure, itemOk, type ItemOutcome } from './item-error.js';
+import { inlineDataUrlOf, type InlineDataUrl } from './inline-data-url.js';
 import { readItemObject } from './read-item-object.js';
 import { sniffImageType } from './sniff-image-type.js';
 import { sourceKeyOf, type OpenObject, type TemplateItem } from './template-item.js';
+
+/** An image URL for a request: one built here from the image's bytes, or an http(s) URL passed through. */
+export type ImageUrl = { inline: true; url: InlineDataUrl } | { inline: false; url: string };
 
 /**
  * The `image_url.url` to send for an item of an image-moderation run.
@@ -23,12 +27,12 @@ export const imageUrlForItem = async (
   template: ImageModerationTemplate,
   item: TemplateItem,
   openObject: OpenObject | undefined,
-): Promise<ItemOutcome<string>> => {
+): Promise<ItemOutcome<ImageUrl>> => {
   if (typeof item.image_base64 === 'string') return dataUrlFromBase64(stripDataUrl(item.image_base64), 'image_base64', template.max_image_bytes);
   if (typeof item.image_url === 'string') {
     const url = item.image_url;
     if (url.startsWith('data:')) return dataUrlFromBase64(stripDataUrl(url), 'image_url', template.max_image_bytes);
-    if (/^https?:\/\/[^\s]+$/i.test(url)) return itemOk(url);
+    if (/^https?:\/\/[^\s]+$/i.test(url)) return itemOk({ inline: false, url });
     return itemFailure('invalid_item', 'image_url must be an http(s) URL or a base64 data: URL');
   }
   const key = sourceKeyOf(item);
@@ -50,7 +54,7 @@ const stripDataUrl = (value: string): Base64Payload => {
 
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
-const dataUrlFromBase64 = (payload: Base64Payload, field: string, maxBytes: number): ItemOutcome<string> => {
+const dataUrlFromBase64 = (payload: Base64Payload, field: string, maxBytes: number): ItemOutcome<ImageUrl> => {
   if (!payload.ok) return itemFailure('invalid_item', `${field}: ${payload.message}`);
   const base64 = payload.base64.replace(/\s+/g, '');
   if (base64 === '') return itemFailure('empty_item', `${field} is empty`);
@@ -62,9 +66,9 @@ const dataUrlFromBase64 = (payload: Base64Payload, field: string, maxBytes: numb
   return dataUrlOf(Buffer.from(base64, 'base64'), field);
 };
 
-const dataUrlOf = (bytes: Buffer, what: string): ItemOutcome<string> => {
+const dataUrlOf = (bytes: Buffer, what: string): ItemOutcome<ImageUrl> => {
   if (bytes.length === 0) return itemFailure('not_an_image', `${what} is empty, not an image`);
   const type = sniffImageType(bytes);
   if (type === null) return itemFailure('not_an_image', `${what} is not a png, jpeg, gif or webp image`);
-  return itemOk(`data:${type};base64,${bytes.toString('base64')}`);
+  return itemOk({ inline: true, url: inlineDataUrlOf(type, bytes) });
 };
