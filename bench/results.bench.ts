@@ -31,7 +31,7 @@ import { storageKeys } from '../src/runs/storage-keys.js';
 import { templateDefinitionSchema } from '../src/pipelines/templates/template-definition.js';
 import { fixed, machineLine, markdownTable, quick, shouldWrite, verdict, writeSection } from './support/bench-report.js';
 import { startBenchRedis } from './support/bench-redis.js';
-import { spawnEmulator, spawnTsChild } from './support/child-process.js';
+import { spawnEmulator, spawnTsChild, workerNodeArgsFromEnv } from './support/child-process.js';
 import { peakRssMb, rssMb } from './support/proc-stats.js';
 
 const LINES = quick ? 5_000 : 50_000;
@@ -94,11 +94,17 @@ async function main(): Promise<void> {
     const floorMs = performance.now() - floorStarted;
 
     process.stdout.write('results: the results stage in its own worker process…\n');
-    const worker = await spawnTsChild('bench/support/worker-entry.ts', { ...env, BENCH_QUEUES: 'results' });
+    const worker = await spawnTsChild('bench/support/worker-entry.ts', { ...env, BENCH_QUEUES: 'results' }, 'ready', workerNodeArgsFromEnv());
     children.push(worker);
     const readyRss = rssMb(worker.pid);
     await waitForStep(deps, run.id, ['stored'], 600_000);
-    const job = await deps.queues.results.getJob(jobIds.results({ runId: run.id, shard: 0, generation: 0 }));
+    // The ledger says stored a moment before the job is marked finished: wait for the job's own end.
+    const resultsJobId = jobIds.results({ runId: run.id, shard: 0, generation: 0 });
+    let job = await deps.queues.results.getJob(resultsJobId);
+    for (let tries = 0; job?.finishedOn === undefined && tries < 3_000; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      job = await deps.queues.results.getJob(resultsJobId);
+    }
     const stageMs = (job?.finishedOn ?? 0) - (job?.processedOn ?? 0);
     const workerPeak = peakRssMb(worker.pid);
     await worker.stop();

@@ -16,6 +16,9 @@ export interface BenchChild {
  * Runs a TypeScript entry in its own node process (so its RSS and CPU are its
  * own) and resolves once it prints `readyLine`.
  */
+/** BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=DIR"): node arguments for the worker a bench measures, to profile it. */
+export const workerNodeArgsFromEnv = (): string[] => (process.env['BENCH_WORKER_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
+
 export async function spawnTsChild(entry: string, env: Record<string, string>, readyLine = 'ready', nodeArgs: readonly string[] = []): Promise<BenchChild> {
   const child = spawn(process.execPath, [...nodeArgs, '--openssl-legacy-provider', '--import', 'tsx', join(ROOT, entry)], {
     cwd: ROOT,

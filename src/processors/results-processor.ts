@@ -1,15 +1,12 @@
-import { createReadStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Deps } from '../deps.js';
 import { readLines } from '../lib/jsonl.js';
-import { LineFileWriter } from '../lib/line-file-writer.js';
 import { parseOutputForRun } from '../runs/parse-output-for-run.js';
 import { errorResultLine, isSuccess, type ResultLine } from '../runs/result-line.js';
 import { NO_BATCH_YET, type RunRecord, type ShardRecord } from '../runs/run-record.js';
 import { storageKeys } from '../runs/storage-keys.js';
+import { StoredLinesWriter } from '../storage/stored-lines-writer.js';
 import { enqueueNotifyWhenDone } from './enqueue-notify-when-done.js';
 import { enqueuedTokenLimitFrom, isTransientFailure, nextGenerationPatch, retryModeFor } from '../runs/retry-policy.js';
 import { jobIds } from '../queues/job-ids.js';
@@ -46,7 +43,7 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
     if (shard.step !== 'terminal') return;
 
     const items = await loadManifest(deps, run, ref.shard);
-    const local = new LineFileWriter(path.join(deps.workDir, `${ref.runId}-s${ref.shard}-g${ref.generation}-results.ndjson`));
+    const results = new StoredLinesWriter(deps.storage, storageKeys.shardResults(ref.runId, ref.shard, ref.generation));
     const answered = new Set<string>();
     // Failed requests that go round again in the next generation instead of getting their line now.
     const retry = new Set<string>();
@@ -61,7 +58,7 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
       else {
         if (isSuccess(line)) succeeded += 1;
         else failed += 1;
-        await local.write(JSON.stringify(line));
+        await results.write(JSON.stringify(line));
       }
       await progress.report(answered.size);
     };
@@ -94,14 +91,13 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
           mode.kind === 'token-wait' || (mode.kind === 'validation' && named === undefined) || (mode.kind === 'transient' && isTransientFailure(result));
         await emit(result, retryable);
       }
-      await local.close();
-      await deps.storage.put(storageKeys.shardResults(ref.runId, ref.shard, ref.generation), createReadStream(local.path));
+      await results.close();
       crashPoint('results:after-result-write', deps.config);
       if (retry.size > 0) await writeNextGeneration(deps, ref, retry);
       await progress.flush(answered.size);
     } finally {
-      await local.close();
-      await rm(local.path, { force: true });
+      // Anything thrown before the close leaves no results object behind.
+      await results.abort();
     }
     const totals = { succeeded: shard.succeeded + succeeded, failed: shard.failed + failed };
     const log = deps.logger.child({ run_id: ref.runId, shard: ref.shard, generation: ref.generation });
@@ -203,15 +199,13 @@ async function learnTokenLimit(deps: Deps, shard: ShardRecord): Promise<void> {
 
 /** Writes the requests to retry, as they were sent, as the shard's next generation's input. */
 async function writeNextGeneration(deps: Deps, ref: { runId: string; shard: number; generation: number }, retry: ReadonlySet<string>): Promise<void> {
-  const next = new LineFileWriter(path.join(deps.workDir, `${ref.runId}-s${ref.shard}-g${ref.generation + 1}-requests.jsonl`));
+  const next = new StoredLinesWriter(deps.storage, storageKeys.shardRequests(ref.runId, ref.shard, ref.generation + 1));
   try {
     for await (const raw of readLines(await deps.storage.get(storageKeys.shardRequests(ref.runId, ref.shard, ref.generation)))) {
       if (retry.has((JSON.parse(raw) as { custom_id: string }).custom_id)) await next.write(raw);
     }
     await next.close();
-    await deps.storage.put(storageKeys.shardRequests(ref.runId, ref.shard, ref.generation + 1), createReadStream(next.path));
   } finally {
-    await next.close();
-    await rm(next.path, { force: true });
+    await next.abort();
   }
 }

@@ -1,0 +1,49 @@
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
+import type { ObjectStorage } from './object-storage.js';
+
+/** Bytes buffered between the writer and the storage upload: a few dozen result lines. */
+const BUFFER_BYTES = 256 * 1024;
+
+/**
+ * Writes newline-terminated lines straight into a stored object, with
+ * backpressure from the storage upload, instead of a local file copied to
+ * storage afterwards: the bytes are written once. The object appears only
+ * when `close` resolves (storage puts are all-or-nothing); `abort` drops it.
+ */
+export class StoredLinesWriter {
+  private readonly body = new PassThrough({ highWaterMark: BUFFER_BYTES });
+  private readonly stored: Promise<void>;
+  private settled = false;
+  lines = 0;
+
+  constructor(storage: ObjectStorage, key: string) {
+    // An abort can come before the upload attaches to the body (a put first makes its folder):
+    // the error reaches the caller through `stored`, not as an unhandled stream error.
+    this.body.on('error', () => undefined);
+    this.stored = storage.put(key, this.body);
+    // Observed by write, close and abort; a failure before then must not count as unhandled.
+    this.stored.catch(() => undefined);
+  }
+
+  async write(line: string): Promise<void> {
+    this.lines += 1;
+    // A failed upload stops reading: waiting for 'drain' alone would wait for ever.
+    if (!this.body.write(`${line}\n`)) await Promise.race([once(this.body, 'drain'), this.stored]);
+  }
+
+  /** Ends the object and waits until storage holds it whole. */
+  async close(): Promise<void> {
+    this.settled = true;
+    this.body.end();
+    await this.stored;
+  }
+
+  /** Drops the object: the upload sees a broken source and stores nothing. Safe after close. */
+  async abort(): Promise<void> {
+    if (this.settled) return;
+    this.settled = true;
+    this.body.destroy(new Error('the writer was aborted; nothing is stored'));
+    await this.stored.catch(() => undefined);
+  }
+}
