@@ -1,10 +1,8 @@
 #!/usr/bin/env node
 // Runs the TypeScript sources directly through tsx, so `npm ci && npm run demo`
-// needs no build step; `npm run build` emits dist/ for images that prefer it.
+// needs no build step. The image runs the compiled `dist/main.js` instead
+// (`npm run build`): no compiler in the process, about 35 MB less memory each.
 import { register } from 'tsx/esm/api';
 
 register();
-const { main } = await import('../src/cli.ts');
-// main resolves once its work is over (a server after its graceful stop), so exit now even if a
-// client library still holds a reconnect timer.
-process.exit(await main(process.argv.slice(2)));
+await import('../src/main.ts');

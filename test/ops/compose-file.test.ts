@@ -1,9 +1,13 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { checkCompose, durationMs, environmentOf, loadComposeSchema, type ComposeFile, type ComposeService } from '../helpers/compose-validator.js';
 
+const execFileAsync = promisify(execFile);
 const root = (file: string): string => fileURLToPath(new URL(`../../${file}`, import.meta.url));
 
 describe('docker-compose.yml and the Dockerfile, checked without Docker', () => {
@@ -127,10 +131,32 @@ services:
     const user = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].at(-1)?.[1];
     assert.ok(user !== undefined && user !== 'root' && user !== '0', 'runs as a non-root user');
     assert.match(dockerfile, /^HEALTHCHECK .*\n?.*CMD \[/m);
-    assert.match(dockerfile, /^ENTRYPOINT \["node", "bin\/batchline\.js"\]$/m, 'exec form, so SIGTERM reaches node');
+    assert.match(dockerfile, /^ENTRYPOINT \["node", "dist\/main\.js"\]$/m, 'exec form, so SIGTERM reaches node');
+    // The runtime runs what the build stage compiled: the entry is one of the compiled sources.
+    assert.match(dockerfile, /^RUN npm run build$/m);
+    assert.match(dockerfile, /^COPY --from=build \/app\/dist \.\/dist$/m);
+    assert.match(await readFile(root('tsconfig.build.json'), 'utf8'), /"outDir": "dist"/);
     assert.match(dockerfile, /^CMD \["all"\]$/m);
     const ignore = await readFile(root('.dockerignore'), 'utf8');
     for (const entry of ['node_modules', '.git', '.env', 'test']) assert.match(ignore, new RegExp(`^${entry.replace('.', '\\.')}$`, 'm'));
     assert.match(await readFile(root('README.md'), 'utf8'), /docker compose up/, 'the README shows how to run it for real');
+  });
+
+  it("the image's entry works: the build compiles and the compiled dist/main.js runs the commands", async () => {
+    // Compiled beside the sources (so node_modules resolves as in the image), into a folder of this test's own.
+    const out = root(`.scratch/test-dist-${process.pid}`);
+    try {
+      await execFileAsync(process.execPath, [root('node_modules/typescript/bin/tsc'), '-p', root('tsconfig.build.json'), '--outDir', out], { cwd: root('.') });
+      const help = await execFileAsync(process.execPath, [path.join(out, 'main.js'), '--help']);
+      assert.match(help.stdout, /Usage: batchline <command>/);
+      const unknown = await execFileAsync(process.execPath, [path.join(out, 'main.js'), 'nonsense']).then(
+        () => null,
+        (error: { code?: number; stderr?: string }) => error,
+      );
+      assert.equal(unknown?.code, 2);
+      assert.match(unknown?.stderr ?? '', /unknown command "nonsense"/);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
   });
 });
