@@ -5,7 +5,9 @@ import { jobIds } from '../queues/job-ids.js';
 import type { JobPayloadInput } from '../queues/job-payloads.js';
 import type { QueueName } from '../queues/queue-names.js';
 import { enqueue } from '../queues/stage-queues.js';
-import { FINAL_RUN_STATUSES, type RunPhase, type RunStatus, type ShardRecord } from './run-record.js';
+import { surelyLiveJobIds } from '../queues/surely-live-jobs.js';
+import { FINAL_RUN_STATUSES, type RunPhase, type RunStatus } from './run-record.js';
+import type { RunSweepView } from './run-ledger.js';
 
 /** Why a step needed driving: its job was gone, had failed for good, or had completed without moving the ledger on. */
 export type RedriveReason = 'missing' | 'failed' | 'completed';
@@ -58,6 +60,12 @@ const isFinal = (phase: RunPhase): boolean => FINAL_RUN_STATUSES.includes(phase 
  * re-drive that races the real job costs a redundant run, never a second
  * batch or a second Slack post. Runs on every worker process at start and
  * every `intervalMs`; a Redis lock lets one pass run at a time.
+ *
+ * The bound: a job lost or failed for good is re-driven by the next pass,
+ * at most `intervalMs` plus one pass after it happened (a pass over 10,000
+ * waiting batches takes well under a second); when the worker holding the
+ * lock died mid-pass, the lock lapses after `lockMs` (twice the interval),
+ * so at most three intervals plus a pass.
  */
 export function startLedgerSweeper(deps: Deps, intervalMs: number = deps.config.BATCHLINE_SWEEP_INTERVAL_MS): LedgerSweeper {
   // The lock outlives a pass by far; a sweeper that died holding it delays the next pass by at most this.
@@ -101,6 +109,23 @@ export function startLedgerSweeper(deps: Deps, intervalMs: number = deps.config.
   };
 }
 
+/**
+ * Runs read per round trip. The pass reads runs and their shards' steps in
+ * groups and checks the jobs of a whole group in a few script calls: a
+ * round trip (and a socket write) per shard and per job was what waiting
+ * batches cost the worker, one pass a minute over every shard in flight.
+ */
+const RUNS_PER_READ = 50;
+
+/** A step the ledger says is next, and the job that should be carrying it. */
+interface ExpectedJob {
+  runId: string;
+  queue: QueueName;
+  jobId: string;
+  /** Adds the job when it is not live (after a closer look); why, or null when nothing was needed. */
+  ensure(): Promise<RedriveReason | null>;
+}
+
 /** One pass over the active runs, under the sweeper lock. */
 export async function sweepLedger(deps: Deps, lockMs: number): Promise<SweepOutcome> {
   const lockKey = `${deps.config.BATCHLINE_PREFIX}:ledger:sweeper-lock`;
@@ -109,13 +134,16 @@ export async function sweepLedger(deps: Deps, lockMs: number): Promise<SweepOutc
   try {
     const runIds = await deps.ledger.activeRunIds();
     const redriven: Redrive[] = [];
-    for (const runId of runIds) {
-      try {
-        redriven.push(...(await sweepRun(deps, runId)));
-      } catch (error) {
-        // One run's trouble (a record that no longer parses…) does not keep the others waiting.
-        deps.logger.warn({ run_id: runId, err: errorMessage(error) }, 'could not sweep a run');
+    for (let first = 0; first < runIds.length; first += RUNS_PER_READ) {
+      const expected: ExpectedJob[] = [];
+      for (const view of await readSweepViews(deps, runIds.slice(first, first + RUNS_PER_READ))) {
+        try {
+          expected.push(...(await expectedJobs(deps, view)));
+        } catch (error) {
+          deps.logger.warn({ run_id: view.runId, err: errorMessage(error) }, 'could not sweep a run');
+        }
       }
+      redriven.push(...(await driveExpected(deps, expected)));
     }
     return { swept: true, runs: runIds.length, redriven };
   } finally {
@@ -123,31 +151,67 @@ export async function sweepLedger(deps: Deps, lockMs: number): Promise<SweepOutc
   }
 }
 
-/** Drives the steps one run is waiting on; returns what had to be re-driven. */
-async function sweepRun(deps: Deps, runId: string): Promise<Redrive[]> {
-  const run = await deps.ledger.getRun(runId);
-  if (run === null || isFinal(run.phase)) {
+/** Reads a group of runs at once; when that fails, each run alone, so one run's trouble (a record that no longer parses…) does not keep the others waiting. */
+async function readSweepViews(deps: Deps, runIds: readonly string[]): Promise<RunSweepView[]> {
+  try {
+    return await deps.ledger.getSweepViews(runIds);
+  } catch (error) {
+    if (runIds.length === 1) {
+      deps.logger.warn({ run_id: runIds[0], err: errorMessage(error) }, 'could not sweep a run');
+      return [];
+    }
+    const views: RunSweepView[] = [];
+    for (const runId of runIds) views.push(...(await readSweepViews(deps, [runId])));
+    return views;
+  }
+}
+
+/**
+ * Checks the expected jobs queue by queue: those certainly live (most of
+ * them: delayed poll jobs) in one script call per 500, the rest one by one
+ * as before (getJob + getState), re-driving those that are not.
+ */
+async function driveExpected(deps: Deps, expected: readonly ExpectedJob[]): Promise<Redrive[]> {
+  const redriven: Redrive[] = [];
+  for (const queue of new Set(expected.map((job) => job.queue))) {
+    const ofQueue = expected.filter((job) => job.queue === queue);
+    const live = await surelyLiveJobIds(deps.redis, deps.queues[queue], ofQueue.map((job) => job.jobId));
+    for (const job of ofQueue) {
+      if (live.has(job.jobId)) continue;
+      try {
+        const reason = await job.ensure();
+        if (reason !== null) redriven.push({ runId: job.runId, queue, jobId: job.jobId, reason });
+      } catch (error) {
+        deps.logger.warn({ run_id: job.runId, queue, job_id: job.jobId, err: errorMessage(error) }, 'could not sweep a run');
+      }
+    }
+  }
+  return redriven;
+}
+
+/** The jobs one run is waiting on, by the ledger; a final (or vanished) run leaves the active index instead. */
+async function expectedJobs(deps: Deps, run: RunSweepView): Promise<ExpectedJob[]> {
+  const { runId } = run;
+  if (run.phase === null || isFinal(run.phase)) {
     await deps.ledger.markRunInactive(runId);
     return [];
   }
-  const redriven: Redrive[] = [];
-  const drive = async <Name extends QueueName>(name: Name, payload: JobPayloadInput<Name>, jobId: string, stillNeeded: () => Promise<boolean>): Promise<void> => {
-    const reason = await ensureJob(deps, runId, name, payload, jobId, stillNeeded);
-    if (reason !== null) redriven.push({ runId, queue: name, jobId, reason });
+  const expected: ExpectedJob[] = [];
+  const expect = <Name extends QueueName>(name: Name, payload: JobPayloadInput<Name>, jobId: string, stillNeeded: () => Promise<boolean>): void => {
+    expected.push({ runId, queue: name, jobId, ensure: () => ensureJob(deps, runId, name, payload, jobId, stillNeeded) });
   };
 
   if (run.phase === 'queued' || run.phase === 'building') {
-    await drive('build', { runId }, jobIds.build({ runId }), async () => {
+    expect('build', { runId }, jobIds.build({ runId }), async () => {
       const now = await deps.ledger.getRun(runId);
       return now?.phase === 'queued' || now?.phase === 'building';
     });
-    return redriven;
+    return expected;
   }
   // 'collecting': the collection job owns the run until it hands it to the build.
-  if (run.phase !== 'sharded') return redriven;
+  if (run.phase !== 'sharded') return expected;
 
-  const shards = await deps.ledger.getShards(runId);
-  for (const shard of shards) {
+  for (const shard of run.shards) {
     const ref = { runId, shard: shard.shard, generation: shard.generation };
     // Still at this step of this generation (and batch): the ledger has not moved on since it was read.
     const unchanged = async (): Promise<boolean> => {
@@ -158,18 +222,18 @@ async function sweepRun(deps: Deps, runId: string): Promise<Redrive[]> {
       case 'planned':
       case 'uploaded':
       case 'creating':
-        await drive('submit', ref, jobIds.submit(ref), unchanged);
+        expect('submit', ref, jobIds.submit(ref), unchanged);
         break;
       case 'created':
-        if (shard.batch_id === null) await drive('submit', ref, jobIds.submit(ref), unchanged);
+        if (shard.batch_id === null) expect('submit', ref, jobIds.submit(ref), unchanged);
         else {
           // A batch at OpenAI always has a status check coming: no batch is ever left unwatched.
           const poll = { ...ref, batchId: shard.batch_id, checks: 0 };
-          await drive('poll', poll, jobIds.poll(poll), unchanged);
+          expect('poll', poll, jobIds.poll(poll), unchanged);
         }
         break;
       case 'terminal':
-        await drive('results', ref, jobIds.results(ref), unchanged);
+        expect('results', ref, jobIds.results(ref), unchanged);
         break;
       case 'stored':
         break;
@@ -177,13 +241,13 @@ async function sweepRun(deps: Deps, runId: string): Promise<Redrive[]> {
         assertNever(shard.step);
     }
   }
-  if (run.shard_count !== null && shards.length >= run.shard_count && shards.every((shard: ShardRecord) => shard.step === 'stored')) {
-    await drive('notify', { runId }, jobIds.notify({ runId }), async () => {
+  if (run.shard_count !== null && run.shards.length >= run.shard_count && run.shards.every((shard) => shard.step === 'stored')) {
+    expect('notify', { runId }, jobIds.notify({ runId }), async () => {
       const now = await deps.ledger.getRun(runId);
       return now !== null && !isFinal(now.phase);
     });
   }
-  return redriven;
+  return expected;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { conditionalUpdate, decodeHash, encodeHash, type HashConditions, type UpdateOutcome } from './conditional-update.js';
-import { FINAL_RUN_STATUSES, type RunRecord, type RunStatus, type ShardRecord } from './run-record.js';
+import { conditionalUpdate, decodeHash, encodeHash, type HashConditions, type StoredDefaults, type UpdateOutcome } from './conditional-update.js';
+import { FINAL_RUN_STATUSES, newShardState, type RunRecord, type RunStatus, type ShardRecord } from './run-record.js';
 
 /** KEYS: shard hash, run's shard index. ARGV: shard number, then field/value pairs. 1 when written, 0 when it was there. */
 const ADD_SHARD = `
@@ -9,6 +9,47 @@ if redis.call('HEXISTS', KEYS[1], 'step') == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 return 1
 `;
+
+/**
+ * KEYS: run hashes. Per run: its phase and shard_count, then each shard's
+ * number, generation, step and batch_id (four values per shard, nil where a
+ * field is missing). The shard keys are the run key plus `:shards` (the
+ * index) and `:shard:N`, as shardIndexKey and shardKey build them.
+ */
+const READ_SWEEP_VIEWS = `
+local out = {}
+for i, runKey in ipairs(KEYS) do
+  local view = redis.call('HMGET', runKey, 'phase', 'shard_count')
+  for _, shard in ipairs(redis.call('SMEMBERS', runKey .. ':shards')) do
+    for _, value in ipairs(redis.call('HMGET', runKey .. ':shard:' .. shard, 'shard', 'generation', 'step', 'batch_id')) do
+      view[#view + 1] = value
+    end
+  end
+  out[i] = view
+end
+return out
+`;
+
+/**
+ * Shard fields left out of the shard's hash while they hold the values a
+ * new shard starts with (most of them until its batch ends): a waiting
+ * shard's hash holds 10 to 12 fields instead of 22, about 40 % fewer bytes
+ * of Redis. Step, shard number and sizes are always stored; readers fill
+ * the rest in (decodeHash, getSweepViews).
+ */
+const { step: _planned, ...SHARD_DEFAULTS } = newShardState();
+
+/** What the sweeper needs of a shard: where it is, not the whole record. */
+export type ShardStepView = Pick<ShardRecord, 'shard' | 'generation' | 'step' | 'batch_id'>;
+
+/** What the sweeper needs of a run; phase null when the run's record is gone. */
+export interface RunSweepView {
+  runId: string;
+  phase: RunRecord['phase'] | null;
+  shard_count: number | null;
+  /** In shard order; shards whose record has no step yet are left out, as getShards does. */
+  shards: ShardStepView[];
+}
 
 export interface RunListQuery {
   pipelineId?: string;
@@ -96,14 +137,14 @@ export class RunLedger {
    * (left that way by an earlier version) is completed here.
    */
   async addShard(runId: string, shard: ShardRecord): Promise<boolean> {
-    const fields = Object.entries(encodeHash(shard)).flat();
+    const fields = Object.entries(encodeHash(shard, SHARD_DEFAULTS)).flat();
     const created = (await this.redis.eval(ADD_SHARD, 2, this.shardKey(runId, shard.shard), this.shardIndexKey(runId), String(shard.shard), ...fields)) as number;
     return created === 1;
   }
 
   async getShard(runId: string, shard: number): Promise<ShardRecord | null> {
     const fields = await this.redis.hgetall(this.shardKey(runId, shard));
-    return fields['step'] === undefined ? null : decodeHash<ShardRecord>(fields);
+    return fields['step'] === undefined ? null : decodeHash<ShardRecord>(fields, SHARD_DEFAULTS);
   }
 
   async getShards(runId: string): Promise<ShardRecord[]> {
@@ -116,7 +157,31 @@ export class RunLedger {
     return replies
       .map(([, fields]) => fields as Record<string, string>)
       .filter((fields) => fields['step'] !== undefined)
-      .map((fields) => decodeHash<ShardRecord>(fields));
+      .map((fields) => decodeHash<ShardRecord>(fields, SHARD_DEFAULTS));
+  }
+
+  /**
+   * The sweeper's reading of many runs in one round trip: a run's phase and
+   * its shards' steps only (the sweeper walks every shard in flight each pass,
+   * and whole records or a round trip per run cost it more than all else).
+   */
+  async getSweepViews(runIds: readonly string[]): Promise<RunSweepView[]> {
+    if (runIds.length === 0) return [];
+    const replies = (await this.redis.eval(READ_SWEEP_VIEWS, runIds.length, ...runIds.map(this.runKey))) as Array<Array<string | null>>;
+    const decode = <Value>(value: string | null | undefined): Value | null => (value === null || value === undefined ? null : (JSON.parse(value) as Value));
+    return runIds.map((runId, index) => {
+      const [phase, shardCount, ...flat] = replies[index] ?? [];
+      const shards: ShardStepView[] = [];
+      for (let at = 0; at + 3 < flat.length; at += 4) {
+        const shard = decode<number>(flat[at]);
+        const step = decode<ShardRecord['step']>(flat[at + 2]);
+        if (shard === null || step === null) continue;
+        // Absent fields hold their stored default (SHARD_DEFAULTS): generation 0, no batch.
+        shards.push({ shard, generation: decode<number>(flat[at + 1]) ?? 0, step, batch_id: decode<string>(flat[at + 3]) });
+      }
+      shards.sort((a, b) => a.shard - b.shard);
+      return { runId, phase: decode<RunRecord['phase']>(phase), shard_count: decode<number>(shardCount), shards };
+    });
   }
 
   /** Moves a shard forward only if it is where the caller believes it is (compare-and-set). */
@@ -126,7 +191,7 @@ export class RunLedger {
     conditions: HashConditions<ShardRecord>,
     patch: Partial<ShardRecord>,
   ): Promise<UpdateOutcome> {
-    return conditionalUpdate<ShardRecord>(this.redis, this.shardKey(runId, shard), conditions, patch);
+    return conditionalUpdate<ShardRecord>(this.redis, this.shardKey(runId, shard), conditions, patch, SHARD_DEFAULTS);
   }
 
   /**
@@ -141,13 +206,21 @@ export class RunLedger {
     return (await this.redis.exists(this.notifyClaimKey(runId))) === 1;
   }
 
-  /** Remembers which shard a batch belongs to, so a webhook naming only the batch finds its poll job. */
+  /**
+   * Remembers which shard a batch belongs to, so a webhook naming only the
+   * batch finds its poll job. Stored as "runId shard generation": one entry
+   * per batch ever created, half the bytes of the JSON object earlier
+   * versions wrote (still read).
+   */
   async rememberBatch(batchId: string, ref: { runId: string; shard: number; generation: number }): Promise<void> {
-    await this.redis.hset(this.batchIndexKey(), batchId, JSON.stringify(ref));
+    await this.redis.hset(this.batchIndexKey(), batchId, `${ref.runId} ${ref.shard} ${ref.generation}`);
   }
 
   async findBatch(batchId: string): Promise<{ runId: string; shard: number; generation: number } | null> {
     const value = await this.redis.hget(this.batchIndexKey(), batchId);
-    return value === null ? null : (JSON.parse(value) as { runId: string; shard: number; generation: number });
+    if (value === null) return null;
+    if (value.startsWith('{')) return JSON.parse(value) as { runId: string; shard: number; generation: number };
+    const [runId = '', shard = '', generation = ''] = value.split(' ');
+    return { runId, shard: Number(shard), generation: Number(generation) };
   }
 }

@@ -103,8 +103,8 @@ export const NO_BATCH_YET = {
   error: null,
 } as const satisfies Partial<ShardRecord>;
 
-export const newShardRecord = (fields: Pick<ShardRecord, 'shard' | 'model' | 'requests' | 'bytes' | 'estimated_tokens'>): ShardRecord => ({
-  ...fields,
+/** What a new shard holds besides its number, model and sizes (a new object each time: it holds a list). */
+export const newShardState = (): Omit<ShardRecord, 'shard' | 'model' | 'requests' | 'bytes' | 'estimated_tokens'> => ({
   ...NO_BATCH_YET,
   generation: 0,
   succeeded: 0,
@@ -113,4 +113,9 @@ export const newShardRecord = (fields: Pick<ShardRecord, 'shard' | 'model' | 're
   retry_generations: 0,
   token_waits: 0,
   validation_retried: false,
+});
+
+export const newShardRecord = (fields: Pick<ShardRecord, 'shard' | 'model' | 'requests' | 'bytes' | 'estimated_tokens'>): ShardRecord => ({
+  ...fields,
+  ...newShardState(),
 });
