@@ -4,6 +4,8 @@ import type { ObjectStorage } from './object-storage.js';
 
 /** Bytes buffered between the writer and the storage upload: a few dozen result lines. */
 const BUFFER_BYTES = 256 * 1024;
+/** Lines are handed to the stream in chunks of about this many characters: one stream write per chunk, not per line. */
+const CHUNK_CHARS = 64 * 1024;
 
 /**
  * Writes newline-terminated lines straight into a stored object, with
@@ -15,6 +17,8 @@ export class StoredLinesWriter {
   private readonly body = new PassThrough({ highWaterMark: BUFFER_BYTES });
   private readonly stored: Promise<void>;
   private settled = false;
+  private chunk: string[] = [];
+  private chunkChars = 0;
   lines = 0;
 
   constructor(storage: ObjectStorage, key: string) {
@@ -28,15 +32,26 @@ export class StoredLinesWriter {
 
   async write(line: string): Promise<void> {
     this.lines += 1;
-    // A failed upload stops reading: waiting for 'drain' alone would wait for ever.
-    if (!this.body.write(`${line}\n`)) await Promise.race([once(this.body, 'drain'), this.stored]);
+    this.chunk.push(line);
+    this.chunkChars += line.length + 1;
+    if (this.chunkChars >= CHUNK_CHARS) await this.flush();
   }
 
   /** Ends the object and waits until storage holds it whole. */
   async close(): Promise<void> {
+    await this.flush();
     this.settled = true;
     this.body.end();
     await this.stored;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.chunk.length === 0) return;
+    const text = `${this.chunk.join('\n')}\n`;
+    this.chunk = [];
+    this.chunkChars = 0;
+    // A failed upload stops reading: waiting for 'drain' alone would wait for ever.
+    if (!this.body.write(text)) await Promise.race([once(this.body, 'drain'), this.stored]);
   }
 
   /** Drops the object: the upload sees a broken source and stores nothing. Safe after close. */
