@@ -2,6 +2,12 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 
 const NEWLINE = 0x0a;
+/**
+ * Bytes queued before a write waits for the disk. Node's default (16 KB) is
+ * smaller than one image request line (~70 KB), so every such line waited for
+ * its own write to finish before the next was built.
+ */
+const QUEUED_BYTES = 1024 * 1024;
 
 /**
  * Appends newline-terminated lines to a local file with backpressure, so a
@@ -13,7 +19,7 @@ export class LineFileWriter {
   bytes = 0;
 
   constructor(readonly path: string) {
-    this.stream = createWriteStream(path);
+    this.stream = createWriteStream(path, { highWaterMark: QUEUED_BYTES });
   }
 
   /**

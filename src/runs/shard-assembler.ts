@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Deps } from '../deps.js';
@@ -90,16 +89,14 @@ export class ShardAssembler {
     await open.requests.close();
     await open.manifest?.close();
     const { storage, ledger, queues } = this.deps;
-    await storage.put(storageKeys.shardRequests(this.runId, shard, 0), createReadStream(open.requests.path));
-    if (open.manifest !== null) await storage.put(storageKeys.shardManifest(this.runId, shard), createReadStream(open.manifest.path));
+    await storage.putFile(storageKeys.shardRequests(this.runId, shard, 0), open.requests.path);
+    if (open.manifest !== null) await storage.putFile(storageKeys.shardManifest(this.runId, shard), open.manifest.path);
     await ledger.addShard(
       this.runId,
       newShardRecord({ shard, model: open.model, requests: open.requests.lines, bytes: open.requests.bytes, estimated_tokens: open.tokens }),
     );
     const payload = { runId: this.runId, shard, generation: 0 };
     await enqueue(queues, 'submit', payload, { jobId: jobIds.submit(payload) });
-    await rm(open.requests.path, { force: true });
-    if (open.manifest !== null) await rm(open.manifest.path, { force: true });
     this.current = null;
     this.closed += 1;
   }

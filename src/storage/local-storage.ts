@@ -39,6 +39,20 @@ export class LocalStorage implements ObjectStorage {
     }
   }
 
+  async putFile(key: string, filePath: string): Promise<void> {
+    const target = this.pathOf(key);
+    await mkdir(path.dirname(target), { recursive: true });
+    try {
+      // Atomic like put's temp file and rename: readers see the previous object or this one whole.
+      await rename(filePath, target);
+      return;
+    } catch (error) {
+      if (!(error instanceof Error && 'code' in error && error.code === 'EXDEV')) throw error;
+    }
+    await this.put(key, createReadStream(filePath));
+    await rm(filePath, { force: true });
+  }
+
   async get(key: string): Promise<Readable> {
     const file = this.pathOf(key);
     try {

@@ -20,6 +20,14 @@ export interface ObjectStorage {
    * upload that completes or aborts).
    */
   put(key: string, body: Readable | Buffer | string): Promise<void>;
+  /**
+   * Stores a local file's bytes under key and takes the file: once stored it
+   * is gone from filePath. A local storage on the same file system moves it
+   * into place (a shard of ~200 MB is not read and written again); otherwise
+   * it is copied or uploaded like put, then deleted. All-or-nothing like put;
+   * on failure the file is left where it was.
+   */
+  putFile(key: string, filePath: string): Promise<void>;
   /** Streams the object; throws StorageNotFoundError when absent. */
   get(key: string): Promise<Readable>;
   /** Size in bytes, or null when the object does not exist. */

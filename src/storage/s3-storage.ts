@@ -6,6 +6,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { StorageNotFoundError, type ObjectStorage, type StoredObjectInfo } from './object-storage.js';
 import { isS3NotFound } from './s3-errors.js';
@@ -61,6 +63,11 @@ export class S3Storage implements ObjectStorage {
     } finally {
       if (body instanceof Readable) body.off('error', onSourceError);
     }
+  }
+
+  async putFile(key: string, filePath: string): Promise<void> {
+    await this.put(key, createReadStream(filePath));
+    await rm(filePath, { force: true });
   }
 
   async get(key: string): Promise<Readable> {

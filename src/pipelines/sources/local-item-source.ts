@@ -1,5 +1,5 @@
-import type { Dirent, Stats } from 'node:fs';
-import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { constants, type Dirent, type Stats } from 'node:fs';
+import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { StorageNotFoundError } from '../../storage/object-storage.js';
@@ -55,6 +55,23 @@ export class LocalItemSource implements ItemSource {
       throw new Error(`not an item key of ${this.describe()}: ${JSON.stringify(key)}`);
     }
     const root = await this.realRoot();
+    const handle = (segments.length === 1 ? await openUnlessLink(path.join(root, key), key) : null) ?? (await this.openResolved(root, segments, key));
+    let size: number;
+    try {
+      const stats = await handle.stat();
+      if (!stats.isFile()) throw new StorageNotFoundError(key);
+      size = stats.size;
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    // Chunks the size of the file (one byte more, to reach the end in the same read): a typical item arrives in
+    // one read and one chunk instead of a 64 KB read or several, each a trip through the thread pool.
+    return handle.createReadStream({ start: 0, highWaterMark: Math.min(size + 1, MAX_CHUNK_BYTES) });
+  }
+
+  /** Opens an item after resolving its real path, refusing one that leads outside the root. */
+  private async openResolved(root: string, segments: readonly string[], key: string): Promise<FileHandle> {
     let real: string;
     try {
       real = await realpath(path.join(root, ...segments));
@@ -63,14 +80,7 @@ export class LocalItemSource implements ItemSource {
       throw error;
     }
     if (!isInside(root, real)) throw new Error(`item ${JSON.stringify(key)} leads outside ${this.describe()}`);
-    const handle = await open(real, 'r');
-    try {
-      if (!(await handle.stat()).isFile()) throw new StorageNotFoundError(key);
-    } catch (error) {
-      await handle.close();
-      throw error;
-    }
-    return handle.createReadStream();
+    return open(real, 'r');
   }
 
   private realRoot(): Promise<string> {
@@ -148,6 +158,27 @@ export class LocalItemSource implements ItemSource {
       // overwrite within the same clock tick and at the same size is the blind spot).
       yield { key, version: `${stats.size}-${stats.mtimeMs}`, size: stats.size, lastModified: stats.mtime.toISOString() };
     }
+  }
+}
+
+/** The largest read chunk: a large item still streams, so one that grew huge is never read whole. */
+const MAX_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Opens a file directly in the (real) root without resolving its path: with
+ * O_NOFOLLOW a file that is not a symlink is the file itself, inside the
+ * root. null for a symlink (or where the flag does not exist): the caller
+ * resolves the link and checks where it leads.
+ */
+async function openUnlessLink(file: string, key: string): Promise<FileHandle | null> {
+  const noFollow = constants.O_NOFOLLOW as number | undefined;
+  if (noFollow === undefined) return null;
+  try {
+    return await open(file, constants.O_RDONLY | noFollow);
+  } catch (error) {
+    if (error instanceof Error && 'code' in error && error.code === 'ELOOP') return null;
+    if (isMissing(error)) throw new StorageNotFoundError(key);
+    throw error;
   }
 }
 

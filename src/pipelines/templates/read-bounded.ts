@@ -21,5 +21,6 @@ export const readBounded = async (stream: Readable, maxBytes: number): Promise<B
     // Leaving the loop early (too large, or an error) must release the file handle or socket.
     if (!stream.destroyed) stream.destroy();
   }
-  return { ok: true, bytes: Buffer.concat(chunks, total) };
+  // A file source hands over a small object as one chunk: no need to copy it again.
+  return { ok: true, bytes: chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, total) };
 };

@@ -1,6 +1,9 @@
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
@@ -47,6 +50,20 @@ describe('S3Storage against s3rver', () => {
     });
     // Deleting what is already gone is not an error (re-running a cleanup is safe).
     await storage.delete('runs/r1/input.jsonl');
+  });
+
+  test('putFile uploads a local file, then deletes it', async () => {
+    const storage = new S3Storage(s3.client, 'store', 'files');
+    const dir = await mkdtemp(path.join(tmpdir(), 'batchline-s3-putfile-'));
+    try {
+      const file = path.join(dir, 'shard.jsonl');
+      await writeFile(file, '{"line":1}\n');
+      await storage.putFile('runs/r1/shard.jsonl', file);
+      assert.equal((await buffer(await storage.get('runs/r1/shard.jsonl'))).toString(), '{"line":1}\n');
+      await assert.rejects(stat(file), { code: 'ENOENT' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('a missing object: size is null and get throws StorageNotFoundError', async () => {

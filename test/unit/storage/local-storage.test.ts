@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -39,6 +39,16 @@ describe('LocalStorage', () => {
     await storage.delete('runs/r1/input.jsonl');
     assert.equal(await storage.size('runs/r1/input.jsonl'), null);
     await assert.rejects(storage.get('runs/r1/input.jsonl'), StorageNotFoundError);
+  });
+
+  test('putFile moves a local file into place, replacing the previous object', async () => {
+    await storage.put('runs/r1/shard.jsonl', 'previous');
+    const file = path.join(dir, 'work-shard.jsonl');
+    await writeFile(file, '{"line":1}\n');
+    await storage.putFile('runs/r1/shard.jsonl', file);
+    assert.equal((await buffer(await storage.get('runs/r1/shard.jsonl'))).toString(), '{"line":1}\n');
+    await assert.rejects(stat(file), { code: 'ENOENT' });
+    await assert.rejects(storage.putFile('../outside.jsonl', file), /escapes the storage root/);
   });
 
   test('a failing source stream leaves no object and no temp file behind', async () => {
