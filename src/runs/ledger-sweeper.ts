@@ -7,7 +7,7 @@ import type { QueueName } from '../queues/queue-names.js';
 import { enqueue } from '../queues/stage-queues.js';
 import { surelyLiveJobIds } from '../queues/surely-live-jobs.js';
 import { FINAL_RUN_STATUSES, type RunPhase, type RunStatus } from './run-record.js';
-import type { RunSweepView } from './run-ledger.js';
+import type { RunSweepView, ShardStepView } from './run-ledger.js';
 
 /** Why a step needed driving: its job was gone, had failed for good, or had completed without moving the ledger on. */
 export type RedriveReason = 'missing' | 'failed' | 'completed';
@@ -117,14 +117,16 @@ export function startLedgerSweeper(deps: Deps, intervalMs: number = deps.config.
  */
 const RUNS_PER_READ = 50;
 
-/** A step the ledger says is next, and the job that should be carrying it. */
-interface ExpectedJob {
-  runId: string;
-  queue: QueueName;
-  jobId: string;
-  /** Adds the job when it is not live (after a closer look); why, or null when nothing was needed. */
-  ensure(): Promise<RedriveReason | null>;
-}
+/**
+ * A step the ledger says is next, and the id of the job that should be
+ * carrying it. Kept this small because a pass holds one per shard in flight;
+ * the payload and the re-check are made only for a job that is not live.
+ */
+type ExpectedJob = { runId: string; jobId: string } & (
+  | { queue: 'build' | 'notify' }
+  | { queue: 'submit' | 'results'; shard: ShardStepView }
+  | { queue: 'poll'; shard: ShardStepView; batchId: string }
+);
 
 /** One pass over the active runs, under the sweeper lock. */
 export async function sweepLedger(deps: Deps, lockMs: number): Promise<SweepOutcome> {
@@ -179,7 +181,7 @@ async function driveExpected(deps: Deps, expected: readonly ExpectedJob[]): Prom
     for (const job of ofQueue) {
       if (live.has(job.jobId)) continue;
       try {
-        const reason = await job.ensure();
+        const reason = await ensureExpected(deps, job);
         if (reason !== null) redriven.push({ runId: job.runId, queue, jobId: job.jobId, reason });
       } catch (error) {
         deps.logger.warn({ run_id: job.runId, queue, job_id: job.jobId, err: errorMessage(error) }, 'could not sweep a run');
@@ -196,44 +198,26 @@ async function expectedJobs(deps: Deps, run: RunSweepView): Promise<ExpectedJob[
     await deps.ledger.markRunInactive(runId);
     return [];
   }
-  const expected: ExpectedJob[] = [];
-  const expect = <Name extends QueueName>(name: Name, payload: JobPayloadInput<Name>, jobId: string, stillNeeded: () => Promise<boolean>): void => {
-    expected.push({ runId, queue: name, jobId, ensure: () => ensureJob(deps, runId, name, payload, jobId, stillNeeded) });
-  };
-
-  if (run.phase === 'queued' || run.phase === 'building') {
-    expect('build', { runId }, jobIds.build({ runId }), async () => {
-      const now = await deps.ledger.getRun(runId);
-      return now?.phase === 'queued' || now?.phase === 'building';
-    });
-    return expected;
-  }
+  if (run.phase === 'queued' || run.phase === 'building') return [{ queue: 'build', runId, jobId: jobIds.build({ runId }) }];
   // 'collecting': the collection job owns the run until it hands it to the build.
-  if (run.phase !== 'sharded') return expected;
+  if (run.phase !== 'sharded') return [];
 
+  const expected: ExpectedJob[] = [];
   for (const shard of run.shards) {
     const ref = { runId, shard: shard.shard, generation: shard.generation };
-    // Still at this step of this generation (and batch): the ledger has not moved on since it was read.
-    const unchanged = async (): Promise<boolean> => {
-      const now = await deps.ledger.getShard(runId, shard.shard);
-      return now !== null && now.generation === shard.generation && now.step === shard.step && now.batch_id === shard.batch_id;
-    };
     switch (shard.step) {
       case 'planned':
       case 'uploaded':
       case 'creating':
-        expect('submit', ref, jobIds.submit(ref), unchanged);
+        expected.push({ queue: 'submit', runId, jobId: jobIds.submit(ref), shard });
         break;
       case 'created':
-        if (shard.batch_id === null) expect('submit', ref, jobIds.submit(ref), unchanged);
-        else {
-          // A batch at OpenAI always has a status check coming: no batch is ever left unwatched.
-          const poll = { ...ref, batchId: shard.batch_id, checks: 0 };
-          expect('poll', poll, jobIds.poll(poll), unchanged);
-        }
+        if (shard.batch_id === null) expected.push({ queue: 'submit', runId, jobId: jobIds.submit(ref), shard });
+        // A batch at OpenAI always has a status check coming: no batch is ever left unwatched.
+        else expected.push({ queue: 'poll', runId, jobId: jobIds.poll({ ...ref, batchId: shard.batch_id }), shard, batchId: shard.batch_id });
         break;
       case 'terminal':
-        expect('results', ref, jobIds.results(ref), unchanged);
+        expected.push({ queue: 'results', runId, jobId: jobIds.results(ref), shard });
         break;
       case 'stored':
         break;
@@ -242,12 +226,41 @@ async function expectedJobs(deps: Deps, run: RunSweepView): Promise<ExpectedJob[
     }
   }
   if (run.shard_count !== null && run.shards.length >= run.shard_count && run.shards.every((shard) => shard.step === 'stored')) {
-    expect('notify', { runId }, jobIds.notify({ runId }), async () => {
-      const now = await deps.ledger.getRun(runId);
-      return now !== null && !isFinal(now.phase);
-    });
+    expected.push({ queue: 'notify', runId, jobId: jobIds.notify({ runId }) });
   }
   return expected;
+}
+
+/** Re-drives one expected job that was not found live: its payload, and the test that its step is still next. */
+function ensureExpected(deps: Deps, expected: ExpectedJob): Promise<RedriveReason | null> {
+  const { runId, jobId } = expected;
+  switch (expected.queue) {
+    case 'build':
+      return ensureJob(deps, runId, 'build', { runId }, jobId, async () => {
+        const now = await deps.ledger.getRun(runId);
+        return now?.phase === 'queued' || now?.phase === 'building';
+      });
+    case 'notify':
+      return ensureJob(deps, runId, 'notify', { runId }, jobId, async () => {
+        const now = await deps.ledger.getRun(runId);
+        return now !== null && !isFinal(now.phase);
+      });
+    case 'submit':
+    case 'results':
+    case 'poll': {
+      const { shard } = expected;
+      const ref = { runId, shard: shard.shard, generation: shard.generation };
+      // Still at this step of this generation (and batch): the ledger has not moved on since it was read.
+      const unchanged = async (): Promise<boolean> => {
+        const now = await deps.ledger.getShard(runId, shard.shard);
+        return now !== null && now.generation === shard.generation && now.step === shard.step && now.batch_id === shard.batch_id;
+      };
+      if (expected.queue === 'poll') return ensureJob(deps, runId, 'poll', { ...ref, batchId: expected.batchId, checks: 0 }, jobId, unchanged);
+      return ensureJob(deps, runId, expected.queue, ref, jobId, unchanged);
+    }
+    default:
+      return assertNever(expected);
+  }
 }
 
 /**
@@ -290,6 +303,6 @@ async function withinRedriveBudget(deps: Deps, runId: string, jobId: string): Pr
   return count <= MAX_REDRIVES_PER_JOB;
 }
 
-function assertNever(step: never): never {
-  throw new Error(`the sweeper does not know the shard step ${String(step)}`);
+function assertNever(value: never): never {
+  throw new Error(`the sweeper does not know ${JSON.stringify(value)}`);
 }
