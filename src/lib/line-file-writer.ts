@@ -3,47 +3,138 @@ import { once } from 'node:events';
 
 const NEWLINE = 0x0a;
 /**
- * Bytes queued before a write waits for the disk. Node's default (16 KB) is
- * smaller than one image request line (~70 KB), so every such line waited for
- * its own write to finish before the next was built.
+ * Lines are copied into chunks of this size, and a chunk goes to the disk
+ * when full. The chunks are reused once written: a build writes tens of
+ * thousands of ~70 KB image lines, and a fresh buffer for each left the
+ * process's memory allocator fragmented, so RSS grew with the run's length
+ * although nothing was kept.
  */
-const QUEUED_BYTES = 1024 * 1024;
+const CHUNK_BYTES = 256 * 1024;
+/** Chunks per writer, the one being filled included: at most 1 MB waits for the disk before a write waits. */
+const MAX_CHUNKS = 4;
+
+/** A line its producer encodes straight into the writer's chunk, without a buffer of its own. */
+export interface EncodedLine {
+  /** The line's bytes, newline included. */
+  readonly byteLength: number;
+  /** Writes exactly byteLength bytes at offset. */
+  writeTo(target: Buffer, offset: number): void;
+}
 
 /**
  * Appends newline-terminated lines to a local file with backpressure, so a
- * shard of any size is written without being held in memory.
+ * file of any size is written without being held in memory.
  */
 export class LineFileWriter {
   private readonly stream: WriteStream;
+  private chunk: Buffer | null = null;
+  private filled = 0;
+  /** Written chunks, ready to be filled again. */
+  private readonly spare: Buffer[] = [];
+  /** Chunks handed to the stream, oldest first; each settles once its bytes are on disk. */
+  private readonly inFlight: Promise<void>[] = [];
+  private failure: unknown = null;
+  private failureThrown = false;
+  private closing = false;
   lines = 0;
   bytes = 0;
 
   constructor(readonly path: string) {
-    this.stream = createWriteStream(path, { highWaterMark: QUEUED_BYTES });
+    this.stream = createWriteStream(path);
+    // Kept and thrown from the next write or close, instead of an unhandled 'error' event.
+    this.stream.on('error', (error) => {
+      this.failure ??= error;
+    });
+  }
+
+  /** A string is one line without its newline; an EncodedLine writes its own bytes, newline included. */
+  async write(line: string | EncodedLine): Promise<void> {
+    this.throwIfFailed();
+    const encoded = typeof line === 'string' ? encodeLine(line) : line;
+    const size = encoded.byteLength;
+    this.lines += 1;
+    this.bytes += size;
+    if (size > CHUNK_BYTES) {
+      // Rare (a very large image): the line gets a buffer of its own, after what is already queued.
+      this.sendChunk();
+      const own = Buffer.allocUnsafe(size);
+      encoded.writeTo(own, 0);
+      this.send(own, null);
+      await this.waitForRoom();
+      return;
+    }
+    if (this.filled + size > CHUNK_BYTES) this.sendChunk();
+    if (this.chunk === null) {
+      await this.waitForRoom();
+      this.chunk = this.spare.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
+    }
+    encoded.writeTo(this.chunk, this.filled);
+    this.filled += size;
   }
 
   /**
-   * A string is one line without its newline. A Buffer is one line already
-   * encoded, newline included (see `encodeLine`): lines of tens of kilobytes
-   * are encoded to UTF-8 once, by whoever builds them, and counted from the
-   * bytes instead of being measured and encoded again here.
+   * Writes what is left and closes the file. A failed write fails the close
+   * unless a write already threw it (cleanup after that error must not throw
+   * it again). Later calls do nothing.
    */
-  async write(line: string | Buffer): Promise<void> {
-    const chunk = typeof line === 'string' ? encodeLine(line) : line;
-    if (chunk[chunk.length - 1] !== NEWLINE) throw new Error('an encoded line must end with its newline');
-    this.lines += 1;
-    this.bytes += chunk.length;
-    if (!this.stream.write(chunk)) await once(this.stream, 'drain');
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.sendChunk();
+    if (!this.stream.destroyed) this.stream.end();
+    await Promise.allSettled(this.inFlight.splice(0));
+    if (!this.stream.closed) await once(this.stream, 'close').catch(() => undefined);
+    if (!this.failureThrown) this.throwIfFailed();
   }
 
-  async close(): Promise<void> {
-    if (this.stream.closed) return;
-    this.stream.end();
-    await once(this.stream, 'close');
+  private sendChunk(): void {
+    const chunk = this.chunk;
+    if (chunk === null || this.filled === 0) return;
+    this.send(chunk.subarray(0, this.filled), chunk);
+    this.chunk = null;
+    this.filled = 0;
+  }
+
+  private send(bytes: Buffer, reusable: Buffer | null): void {
+    const written = new Promise<void>((resolve, reject) => {
+      this.stream.write(bytes, (error) => {
+        if (error !== null && error !== undefined) {
+          reject(error);
+          return;
+        }
+        if (reusable !== null) this.spare.push(reusable);
+        resolve();
+      });
+    });
+    // Awaited by waitForRoom or close; until then a failure must not count as unhandled.
+    written.catch(() => undefined);
+    this.inFlight.push(written);
+  }
+
+  /** Waits until fewer than MAX_CHUNKS - 1 chunks are on their way to the disk. */
+  private async waitForRoom(): Promise<void> {
+    while (this.inFlight.length >= MAX_CHUNKS - 1) {
+      await this.inFlight.shift()?.catch((error: unknown) => {
+        this.failure ??= error;
+      });
+    }
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure === null) return;
+    this.failureThrown = true;
+    throw this.failure;
   }
 }
 
-/** A line's bytes as a line file holds them: UTF-8, newline-terminated. */
-export function encodeLine(line: string): Buffer {
-  return Buffer.from(`${line}\n`);
+/** A text line (without its newline) as an EncodedLine: UTF-8, newline-terminated, encoded once where it lands. */
+export function encodeLine(line: string): EncodedLine {
+  return {
+    byteLength: Buffer.byteLength(line) + 1,
+    writeTo(target, offset) {
+      const end = offset + target.write(line, offset, 'utf8');
+      target[end] = NEWLINE;
+    },
+  };
 }

@@ -19,8 +19,8 @@ const NEWLINE = 0x0a;
  * Serializing it whole would make JSON.stringify scan and copy the base64 for
  * escapes it cannot have, then UTF-8 encoding copy it again, and the token
  * estimate scan it a third time. Instead the JSON is written with a slot for
- * each inline image and the images are copied into the line's bytes once;
- * the bytes are exactly those of `JSON.stringify(request) + "\n"`.
+ * each inline image, and the images are copied once, straight into the shard
+ * file's buffer; the bytes are exactly those of `JSON.stringify(request) + "\n"`.
  */
 export function encodeRequestLine(customId: string, endpoint: string, body: Record<string, unknown>, inlineImages: readonly InlineDataUrl[]): ShardLine {
   const request = { custom_id: customId, method: 'POST', url: endpoint, body };
@@ -39,24 +39,25 @@ function spliced(request: object, inlineImages: readonly InlineDataUrl[]): Shard
   const pieces = json.split(QUOTED_SLOT);
   if (pieces.length !== slotted.length + 1) return null;
 
-  let size = 1;
-  for (const piece of pieces) size += Buffer.byteLength(piece);
-  for (const image of slotted) size += image.length + 2;
-  const bytes = Buffer.allocUnsafe(size);
-  let offset = 0;
-  pieces.forEach((piece, index) => {
-    offset += bytes.write(piece, offset, 'utf8');
-    const image = slotted[index];
-    if (image === undefined) return;
-    bytes[offset++] = QUOTE;
-    // ASCII by construction, so latin1 is a plain copy, byte for byte what UTF-8 would give.
-    offset += bytes.write(image, offset, 'latin1');
-    bytes[offset++] = QUOTE;
-  });
-  bytes[offset] = NEWLINE;
+  let byteLength = 1;
+  for (const piece of pieces) byteLength += Buffer.byteLength(piece);
+  for (const image of slotted) byteLength += image.length + 2;
+  const writeTo = (target: Buffer, offset: number): void => {
+    let at = offset;
+    pieces.forEach((piece, index) => {
+      at += target.write(piece, at, 'utf8');
+      const image = slotted[index];
+      if (image === undefined) return;
+      target[at++] = QUOTE;
+      // ASCII by construction, so latin1 is a plain copy, byte for byte what UTF-8 would give.
+      at += target.write(image, at, 'latin1');
+      target[at++] = QUOTE;
+    });
+    target[at] = NEWLINE;
+  };
 
   // The estimate of the whole line: the text around the images (each image an empty string there, the
   // quotes staying, as the estimate's pattern cuts a data URL out of the line), plus one image each.
   const around = countTokenParts(pieces.join('""'));
-  return { bytes, estimatedTokens: tokensOf({ textChars: around.textChars, images: around.images + slotted.length }) };
+  return { byteLength, writeTo, estimatedTokens: tokensOf({ textChars: around.textChars, images: around.images + slotted.length }) };
 }

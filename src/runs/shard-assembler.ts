@@ -38,7 +38,7 @@ export class ShardAssembler {
   }
 
   async add(requestLine: ShardLine, manifestLine: string | null, model: string | null): Promise<void> {
-    const lineBytes = requestLine.bytes.length;
+    const lineBytes = requestLine.byteLength;
     const open = this.current;
     if (
       open !== null &&
@@ -49,7 +49,7 @@ export class ShardAssembler {
       await this.closeCurrent();
     }
     const shard = this.current ?? this.open(model);
-    await shard.requests.write(requestLine.bytes);
+    await shard.requests.write(requestLine);
     if (shard.manifest !== null && manifestLine !== null) await shard.manifest.write(manifestLine);
     shard.tokens += requestLine.estimatedTokens;
   }

@@ -1,7 +1,7 @@
 import { constants, type Dirent, type Stats } from 'node:fs';
 import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { StorageNotFoundError } from '../../storage/object-storage.js';
 import type { ItemSource, SourceObject } from './item-source.js';
 
@@ -65,9 +65,13 @@ export class LocalItemSource implements ItemSource {
       await handle.close();
       throw error;
     }
-    // Chunks the size of the file (one byte more, to reach the end in the same read): a typical item arrives in
-    // one read and one chunk instead of a 64 KB read or several, each a trip through the thread pool.
-    return handle.createReadStream({ start: 0, highWaterMark: Math.min(size + 1, MAX_CHUNK_BYTES) });
+    if (size === 0) {
+      await handle.close();
+      return Readable.from([], { objectMode: false });
+    }
+    // The bytes the file has when opened, in chunks of its size: a typical item arrives in one read, and the
+    // stream stops there instead of reading again to find the end (each read is a trip through the thread pool).
+    return handle.createReadStream({ start: 0, end: size - 1, highWaterMark: Math.min(size, MAX_CHUNK_BYTES) });
   }
 
   /** Opens an item after resolving its real path, refusing one that leads outside the root. */

@@ -5,6 +5,7 @@ import { buildRequestBody } from '../../../src/pipelines/templates/build-request
 import { templateDefinitionSchema } from '../../../src/pipelines/templates/template-definition.js';
 import type { TemplateItem } from '../../../src/pipelines/templates/template-item.js';
 import { encodeRequestLine } from '../../../src/runs/request-line.js';
+import type { ShardLine } from '../../../src/runs/shard-line.js';
 
 const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('pixels and more pixels, ünïcødé bytes')]);
 
@@ -14,10 +15,21 @@ const plain = (customId: string, endpoint: string, body: Record<string, unknown>
   return { bytes: Buffer.from(`${json}\n`), estimatedTokens: estimateTokens(json) };
 };
 
+/** The bytes a shard file gets for a line. */
+const bytesOf = (line: ShardLine): Buffer => {
+  const bytes = Buffer.alloc(line.byteLength + 2, 0x2a);
+  line.writeTo(bytes, 1);
+  // Exactly byteLength bytes, no more: the guard bytes around them are untouched.
+  assert.equal(bytes[0], 0x2a);
+  assert.equal(bytes[bytes.length - 1], 0x2a);
+  return bytes.subarray(1, -1);
+};
+
 const lineFor = async (templateInput: Record<string, unknown>, item: TemplateItem) => {
   const built = await buildRequestBody(templateDefinitionSchema.parse(templateInput), item, {});
   assert.ok(built.ok, JSON.stringify(built));
-  return { built, line: encodeRequestLine('c-1', '/v1/chat/completions', built.body, built.inlineImages) };
+  const line = encodeRequestLine('c-1', '/v1/chat/completions', built.body, built.inlineImages);
+  return { built, line: { bytes: bytesOf(line), estimatedTokens: line.estimatedTokens } };
 };
 
 describe('encodeRequestLine', () => {
