@@ -61,11 +61,12 @@ const isFinal = (phase: RunPhase): boolean => FINAL_RUN_STATUSES.includes(phase 
  * batch or a second Slack post. Runs on every worker process at start and
  * every `intervalMs`; a Redis lock lets one pass run at a time.
  *
- * The bound: a job lost or failed for good is re-driven by the next pass,
- * at most `intervalMs` plus one pass after it happened (a pass over 10,000
- * waiting batches takes well under a second); when the worker holding the
- * lock died mid-pass, the lock lapses after `lockMs` (twice the interval),
- * so at most three intervals plus a pass.
+ * The bound: a job lost or failed for good is re-driven by the next pass
+ * that reaches it, at most `intervalMs` plus two passes after it happened
+ * (the next pass starts `intervalMs` after one ends; a pass over 10,000
+ * waiting batches takes well under a second). When the worker holding the
+ * lock died mid-pass, the lock lapses after `lockMs` (twice the interval):
+ * at most three intervals plus two passes.
  */
 export function startLedgerSweeper(deps: Deps, intervalMs: number = deps.config.BATCHLINE_SWEEP_INTERVAL_MS): LedgerSweeper {
   // The lock outlives a pass by far; a sweeper that died holding it delays the next pass by at most this.
