@@ -36,7 +36,7 @@ import { createRun } from '../src/runs/create-run.js';
 import { startS3Server } from '../test/helpers/s3-server.js';
 import { fixed, machineLine, markdownTable, quick, shouldWrite, verdict, writeSection } from './support/bench-report.js';
 import { startBenchRedis } from './support/bench-redis.js';
-import { spawnEmulator, spawnTsChild } from './support/child-process.js';
+import { spawnEmulator, spawnBenchChild } from './support/child-process.js';
 import { peakRssMb, rssMb } from './support/proc-stats.js';
 
 // BENCH_SIZES (e.g. "10000") runs only those sizes: a profile of one case without the whole matrix.
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
         const source: SourceDefinition = storage === 'local' ? { type: 'local', path: imagesDir } : { type: 's3', bucket: BUCKET };
         // BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=DIR") profiles the worker: where the time goes.
         const nodeArgs = (process.env['BENCH_WORKER_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
-        const worker = await spawnTsChild('bench/support/worker-entry.ts', { ...env, BENCH_QUEUES: 'build,submit,poll' }, 'ready', nodeArgs);
+        const worker = await spawnBenchChild('bench/support/worker-entry.ts', { ...env, BENCH_QUEUES: 'build,submit,poll' }, 'ready', nodeArgs);
         const readyRss = rssMb(worker.pid);
         const started = performance.now();
         const run = await createRun(
@@ -185,7 +185,7 @@ async function main(): Promise<void> {
     if (withNaive) {
       for (const n of SIZES) {
         process.stdout.write(`build-upload: naive in-memory build, N = ${n.toLocaleString('en-US')}…\n`);
-        const naive = await spawnTsChild('bench/naive/naive-build-upload.ts', { OPENAI_BASE_URL: emulator.baseURL, BENCH_IMAGES_DIR: imagesDir, BENCH_COUNT: String(n) });
+        const naive = await spawnBenchChild('bench/naive/naive-build-upload.ts', { OPENAI_BASE_URL: emulator.baseURL, BENCH_IMAGES_DIR: imagesDir, BENCH_COUNT: String(n) });
         let peak = 0;
         const done = /done (\d+)/;
         while (!done.test(naive.output()) && naive.child.exitCode === null && naive.child.signalCode === null) {

@@ -18,7 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fixed, machineLine, markdownTable, quick, shouldWrite, verdict, writeSection } from './support/bench-report.js';
 import { startBenchRedis } from './support/bench-redis.js';
-import { spawnTsChild } from './support/child-process.js';
+import { spawnBenchChild } from './support/child-process.js';
 import { peakRssMb, rssMb } from './support/proc-stats.js';
 
 const RATE = 50;
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   };
   // BENCH_API_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=DIR") profiles the API process under the load.
   const apiNodeArgs = (process.env['BENCH_API_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
-  let api = await spawnTsChild('bench/support/api-entry.ts', env, 'ready', apiNodeArgs);
+  let api = await spawnBenchChild('bench/support/api-entry.ts', env, 'ready', apiNodeArgs);
   try {
     const url = /^url (\S+)$/m.exec(api.output())?.[1] ?? '';
     const body = JSON.stringify({
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     await api.stop();
 
     process.stdout.write(`ingest: a ${STREAM_BYTES / 1024 / 1024} MB NDJSON body into a fresh API process…\n`);
-    api = await spawnTsChild('bench/support/api-entry.ts', env);
+    api = await spawnBenchChild('bench/support/api-entry.ts', env, 'ready', apiNodeArgs);
     const streamUrl = new URL(`${/^url (\S+)$/m.exec(api.output())?.[1] ?? ''}/v1/runs?endpoint=/v1/chat/completions`);
     const readyRss = rssMb(api.pid);
     const line = (i: number): string =>

@@ -31,7 +31,7 @@ import { storageKeys } from '../src/runs/storage-keys.js';
 import { templateDefinitionSchema } from '../src/pipelines/templates/template-definition.js';
 import { fixed, machineLine, markdownTable, quick, shouldWrite, verdict, writeSection } from './support/bench-report.js';
 import { startBenchRedis } from './support/bench-redis.js';
-import { spawnEmulator, spawnTsChild, workerNodeArgsFromEnv } from './support/child-process.js';
+import { spawnEmulator, spawnBenchChild, workerNodeArgsFromEnv } from './support/child-process.js';
 import { peakRssMb, rssMb } from './support/proc-stats.js';
 
 const LINES = quick ? 5_000 : 50_000;
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     BATCHLINE_POLL_INITIAL_MS: '200', BATCHLINE_POLL_MAX_MS: '1000', BATCHLINE_ALLOW_EPHEMERAL_REDIS: '1', LOG_LEVEL: 'warn',
   };
   const deps = await createDeps(loadConfig(env), createLogger('warn', { pretty: false }), { workDir: join(workDir, 'work') });
-  const children: Array<Awaited<ReturnType<typeof spawnTsChild>>> = [];
+  const children: Array<Awaited<ReturnType<typeof spawnBenchChild>>> = [];
   try {
     process.stdout.write(`results: building, submitting and running a ${LINES.toLocaleString('en-US')}-request run…\n`);
     const template = templateDefinitionSchema.parse({ type: 'chat', model: 'gpt-4o-mini', prompt: 'Summarise in one line: {{text}}' });
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
         return { count: LINES };
       },
     );
-    const before = await spawnTsChild('bench/support/worker-entry.ts', { ...env, BENCH_QUEUES: 'build,submit,poll' });
+    const before = await spawnBenchChild('bench/support/worker-entry.ts', { ...env, BENCH_QUEUES: 'build,submit,poll' });
     children.push(before);
     await waitForStep(deps, run.id, ['terminal'], 600_000);
     await before.stop();
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     const floorMs = performance.now() - floorStarted;
 
     process.stdout.write('results: the results stage in its own worker process…\n');
-    const worker = await spawnTsChild('bench/support/worker-entry.ts', { ...env, BENCH_QUEUES: 'results' }, 'ready', workerNodeArgsFromEnv());
+    const worker = await spawnBenchChild('bench/support/worker-entry.ts', { ...env, BENCH_QUEUES: 'results' }, 'ready', workerNodeArgsFromEnv());
     children.push(worker);
     const readyRss = rssMb(worker.pid);
     await waitForStep(deps, run.id, ['stored'], 600_000);
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     for await (const line of readLines(await deps.storage.get(storageKeys.shardManifest(run.id, 0)))) manifestLines.push(line);
     await writeFile(manifestPath, `${manifestLines.join('\n')}\n`);
     manifestLines.length = 0;
-    const naive = await spawnTsChild('bench/naive/naive-results.ts', { OPENAI_BASE_URL: emulator.baseURL, BENCH_OUTPUT_FILE_ID: outputFileId, BENCH_MANIFEST: manifestPath, BENCH_RESULTS_PATH: join(workDir, 'naive.ndjson') });
+    const naive = await spawnBenchChild('bench/naive/naive-results.ts', { OPENAI_BASE_URL: emulator.baseURL, BENCH_OUTPUT_FILE_ID: outputFileId, BENCH_MANIFEST: manifestPath, BENCH_RESULTS_PATH: join(workDir, 'naive.ndjson') });
     children.push(naive);
     let naivePeak = 0;
     let naiveMs = Number.NaN;

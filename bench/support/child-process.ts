@@ -1,7 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -12,15 +14,36 @@ export interface BenchChild {
   stop(): Promise<void>;
 }
 
-/**
- * Runs a TypeScript entry in its own node process (so its RSS and CPU are its
- * own) and resolves once it prints `readyLine`.
- */
 /** BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=DIR"): node arguments for the worker a bench measures, to profile it. */
 export const workerNodeArgsFromEnv = (): string[] => (process.env['BENCH_WORKER_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
 
-export async function spawnTsChild(entry: string, env: Record<string, string>, readyLine = 'ready', nodeArgs: readonly string[] = []): Promise<BenchChild> {
-  const child = spawn(process.execPath, [...nodeArgs, '--openssl-legacy-provider', '--import', 'tsx', join(ROOT, entry)], {
+let compiling: Promise<string> | null = null;
+
+/**
+ * The sources and the bench entries compiled once per bench process (into a
+ * folder of its own, removed at exit): the measured processes run JavaScript
+ * as the image runs dist/, with no compiler loaded beside them (tsx's loader
+ * thread alone is about 35 MB of a process's RSS).
+ */
+function compiledRoot(): Promise<string> {
+  compiling ??= (async () => {
+    const out = join(ROOT, '.scratch', `bench-build-${process.pid}`);
+    process.once('exit', () => rmSync(out, { recursive: true, force: true }));
+    await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.bench.json'), '--outDir', out], { cwd: ROOT });
+    return out;
+  })();
+  return compiling;
+}
+
+/**
+ * Runs a bench entry (a .ts file under bench/support or bench/naive) in its own node
+ * process, so its RSS and CPU are its own, and resolves once it prints
+ * `readyLine`. The entry runs compiled; BENCH_TSX=1 runs the sources through
+ * tsx instead (no compile step, 35 MB more per process).
+ */
+export async function spawnBenchChild(entry: string, env: Record<string, string>, readyLine = 'ready', nodeArgs: readonly string[] = []): Promise<BenchChild> {
+  const program = process.env['BENCH_TSX'] === '1' ? ['--import', 'tsx', join(ROOT, entry)] : [join(await compiledRoot(), entry.replace(/\.ts$/, '.js'))];
+  const child = spawn(process.execPath, [...nodeArgs, '--openssl-legacy-provider', ...program], {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', LOG_LEVEL: 'warn', BATCHLINE_ALLOW_EPHEMERAL_REDIS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -58,7 +81,7 @@ export async function spawnTsChild(entry: string, env: Record<string, string>, r
 
 /** The emulator in its own process (support/emulator-entry.ts); its baseURL and its handle. */
 export async function spawnEmulator(options: Record<string, unknown> = {}): Promise<BenchChild & { baseURL: string }> {
-  const child = await spawnTsChild('bench/support/emulator-entry.ts', { BENCH_EMULATOR_OPTIONS: JSON.stringify(options) });
+  const child = await spawnBenchChild('bench/support/emulator-entry.ts', { BENCH_EMULATOR_OPTIONS: JSON.stringify(options) });
   const baseURL = /^url (\S+)$/m.exec(child.output())?.[1];
   if (baseURL === undefined) throw new Error(`the emulator said no url:\n${child.output()}`);
   return { ...child, baseURL };
