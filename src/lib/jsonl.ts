@@ -1,17 +1,66 @@
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+
+/**
+ * Yields the non-empty lines of a stream, a chunk's worth at a time (never
+ * the whole body): the lines each incoming chunk completes, decoded as UTF-8.
+ * A caller that handles a batch synchronously pays one await per chunk
+ * instead of several per line, and the split is a byte search for '\n'
+ * (safe in UTF-8, where that byte is never part of a longer character)
+ * instead of readline's decode-then-regex. A line that spans chunks is kept
+ * as its parts and joined once, when its end arrives. "\r\n" ends a line as
+ * "\n" does; a lone "\r" is JSON whitespace, kept inside the line. Lines of
+ * only whitespace are skipped.
+ */
+export async function* readLineBatches(stream: Readable): AsyncIterable<string[]> {
+  let pending: Buffer[] = [];
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      const lines: string[] = [];
+      let start = 0;
+      let end = bytes.indexOf(NEWLINE);
+      while (end !== -1) {
+        if (pending.length > 0) {
+          pending.push(bytes.subarray(start, end));
+          keepLine(lines, Buffer.concat(pending), 0, undefined);
+          pending = [];
+        } else {
+          keepLine(lines, bytes, start, end);
+        }
+        start = end + 1;
+        end = bytes.indexOf(NEWLINE, start);
+      }
+      if (start < bytes.length) pending.push(bytes.subarray(start));
+      if (lines.length > 0) yield lines;
+    }
+    if (pending.length > 0) {
+      const last: string[] = [];
+      keepLine(last, Buffer.concat(pending), 0, undefined);
+      if (last.length > 0) yield last;
+    }
+  } finally {
+    // A consumer that stops early (an error, a bad line) must not leave the source open.
+    if (!stream.destroyed) stream.destroy();
+  }
+}
+
+/** Decodes bytes[start, end) without a trailing "\r" and keeps it unless it is blank. */
+function keepLine(lines: string[], bytes: Buffer, start: number, end: number | undefined): void {
+  let stop = end ?? bytes.length;
+  if (stop > start && bytes[stop - 1] === CARRIAGE_RETURN) stop -= 1;
+  if (stop === start) return;
+  const line = bytes.toString('utf8', start, stop);
+  // Only a line starting with whitespace can be blank; the common case skips the trim.
+  if (line.charCodeAt(0) <= 0x20 && line.trim() === '') return;
+  lines.push(line);
+}
 
 /** Yields the non-empty lines of a stream one at a time (never the whole body). */
 export async function* readLines(stream: Readable): AsyncIterable<string> {
-  const reader = createInterface({ input: stream, crlfDelay: Infinity });
-  try {
-    for await (const line of reader) {
-      if (line.trim() !== '') yield line;
-    }
-  } finally {
-    reader.close();
-    if (!stream.destroyed) stream.destroy();
-  }
+  for await (const lines of readLineBatches(stream)) yield* lines;
 }
 
 /** Parses each line as JSON; the caller decides what a line must look like. */

@@ -9,7 +9,7 @@ import { buildRequestBody } from '../pipelines/templates/build-request-body.js';
 import { customIdFor, itemRefOf } from '../pipelines/templates/item-identity.js';
 import { endpointOfTemplate, modelOf } from '../pipelines/templates/template-definition.js';
 import type { TemplateItem } from '../pipelines/templates/template-item.js';
-import { errorResultLine } from '../runs/result-line.js';
+import { encodeResultLine, errorResultLine } from '../runs/result-line.js';
 import { encodeRequestLine } from '../runs/request-line.js';
 import type { RunRecord } from '../runs/run-record.js';
 import { ShardAssembler } from '../runs/shard-assembler.js';
@@ -82,7 +82,7 @@ async function buildFromItems(
     if (pending === undefined) return;
     const built = await pending.built;
     if (!built.ok) {
-      await rejected.write(JSON.stringify(errorResultLine(pending.customId, pending.itemRef, built.error)));
+      await rejected.write(encodeResultLine(errorResultLine(pending.customId, pending.itemRef, built.error)));
       return;
     }
     const requestLine = encodeRequestLine(pending.customId, endpoint, built.body, built.inlineImages);

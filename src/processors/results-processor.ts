@@ -1,9 +1,10 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Deps } from '../deps.js';
-import { readLines } from '../lib/jsonl.js';
+import { readLineBatches, readLines } from '../lib/jsonl.js';
 import { parseOutputForRun } from '../runs/parse-output-for-run.js';
-import { errorResultLine, isSuccess, type ResultLine } from '../runs/result-line.js';
+import { encodeResultLine, errorResultLine, isSuccess, type ResultLine } from '../runs/result-line.js';
+import { rawResponseBody, type BatchOutputLine } from '../runs/raw-response-body.js';
 import { NO_BATCH_YET, type RunRecord, type ShardRecord } from '../runs/run-record.js';
 import { storageKeys } from '../runs/storage-keys.js';
 import { StoredLinesWriter } from '../storage/stored-lines-writer.js';
@@ -15,13 +16,6 @@ import { budgetHolder } from '../runs/token-budget.js';
 import { progressReporter } from './job-progress.js';
 import { crashPoint } from '../lib/crash-point.js';
 import { parsePayload, type StageProcessor } from './stage-processor.js';
-
-/** A line of an OpenAI batch output or error file. */
-interface BatchOutputLine {
-  custom_id?: unknown;
-  response?: { status_code?: unknown; body?: unknown } | null;
-  error?: { code?: unknown; message?: unknown } | null;
-}
 
 /**
  * Results: streams the batch's output and error files, joins each line back
@@ -51,28 +45,34 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
     let succeeded = 0;
     let failed = 0;
     const progress = progressReporter(job, 'joining results', 'requests', shard.requests);
-    const emit = async (line: ResultLine, retryable: boolean): Promise<void> => {
+    // Lines of one incoming chunk are joined synchronously and written with one await: per-line
+    // awaits cost as much as the join itself on a 50,000-line file.
+    const emit = (line: ResultLine, retryable: boolean, rawResponse: string | null, out: string[]): void => {
       if (answered.has(line.custom_id)) return;
       answered.add(line.custom_id);
       if (retryable && !isSuccess(line)) retry.add(line.custom_id);
       else {
         if (isSuccess(line)) succeeded += 1;
         else failed += 1;
-        await results.write(JSON.stringify(line));
+        out.push(encodeResultLine(line, rawResponse));
       }
-      await progress.report(answered.size);
     };
     await deps.tokenBudget.release(shard.model ?? '', budgetHolder(ref));
     await learnTokenLimit(deps, shard);
     try {
       for (const fileId of [shard.output_file_id, shard.error_file_id]) {
         if (fileId === null) continue;
-        for await (const raw of readLines(await downloadFile(deps, fileId))) {
+        for await (const batch of readLineBatches(await downloadFile(deps, fileId))) {
           crashPoint('results:mid-download', deps.config);
-          const line = JSON.parse(raw) as BatchOutputLine;
-          if (typeof line.custom_id !== 'string') continue;
-          const result = toResultLine(run, line, items.get(line.custom_id) ?? null);
-          await emit(result, mode.kind === 'transient' && isTransientFailure(result));
+          const out: string[] = [];
+          for (const raw of batch) {
+            const line = JSON.parse(raw) as BatchOutputLine;
+            if (typeof line.custom_id !== 'string') continue;
+            const result = toResultLine(run, line, items.get(line.custom_id) ?? null);
+            emit(result, mode.kind === 'transient' && isTransientFailure(result), result.response === null ? null : rawResponseBody(raw, line), out);
+          }
+          await results.writeLines(out);
+          await progress.report(answered.size);
         }
       }
       // A completed batch whose files answered every request it counted needs no second pass over
@@ -80,16 +80,21 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
       const allAnswered = shard.batch_status === 'completed' && shard.request_counts !== null && answered.size >= shard.request_counts.total;
       const lineErrors = allAnswered ? new Map<number, { code: string; message: string }>() : await validationErrorsByLine(deps, shard);
       let lineNumber = 0;
-      const requestLines = allAnswered ? [] : readLines(await deps.storage.get(storageKeys.shardRequests(ref.runId, ref.shard, ref.generation)));
-      for await (const raw of requestLines) {
-        lineNumber += 1;
-        const customId = (JSON.parse(raw) as { custom_id: string }).custom_id;
-        if (answered.has(customId)) continue;
-        const named = lineErrors.get(lineNumber);
-        const result = errorResultLine(customId, items.get(customId) ?? null, named ?? unansweredReason(shard));
-        const retryable =
-          mode.kind === 'token-wait' || (mode.kind === 'validation' && named === undefined) || (mode.kind === 'transient' && isTransientFailure(result));
-        await emit(result, retryable);
+      const requestBatches = allAnswered ? [] : readLineBatches(await deps.storage.get(storageKeys.shardRequests(ref.runId, ref.shard, ref.generation)));
+      for await (const batch of requestBatches) {
+        const out: string[] = [];
+        for (const raw of batch) {
+          lineNumber += 1;
+          const customId = (JSON.parse(raw) as { custom_id: string }).custom_id;
+          if (answered.has(customId)) continue;
+          const named = lineErrors.get(lineNumber);
+          const result = errorResultLine(customId, items.get(customId) ?? null, named ?? unansweredReason(shard));
+          const retryable =
+            mode.kind === 'token-wait' || (mode.kind === 'validation' && named === undefined) || (mode.kind === 'transient' && isTransientFailure(result));
+          emit(result, retryable, null, out);
+        }
+        await results.writeLines(out);
+        await progress.report(answered.size);
       }
       await results.close();
       crashPoint('results:after-result-write', deps.config);
@@ -136,9 +141,11 @@ async function downloadFile(deps: Deps, fileId: string): Promise<Readable> {
 async function loadManifest(deps: Deps, run: RunRecord, shard: number): Promise<Map<string, unknown>> {
   const items = new Map<string, unknown>();
   if (run.input_kind !== 'items') return items;
-  for await (const raw of readLines(await deps.storage.get(storageKeys.shardManifest(run.id, shard)))) {
-    const entry = JSON.parse(raw) as { custom_id: string; item: unknown };
-    items.set(entry.custom_id, entry.item);
+  for await (const batch of readLineBatches(await deps.storage.get(storageKeys.shardManifest(run.id, shard)))) {
+    for (const raw of batch) {
+      const entry = JSON.parse(raw) as { custom_id: string; item: unknown };
+      items.set(entry.custom_id, entry.item);
+    }
   }
   return items;
 }

@@ -31,9 +31,13 @@ export class StoredLinesWriter {
   }
 
   async write(line: string): Promise<void> {
-    this.lines += 1;
-    this.chunk.push(line);
-    this.chunkChars += line.length + 1;
+    this.buffer(line);
+    if (this.chunkChars >= CHUNK_CHARS) await this.flush();
+  }
+
+  /** Writes several lines with at most one wait for the upload: one await per batch, not per line. */
+  async writeLines(lines: readonly string[]): Promise<void> {
+    for (const line of lines) this.buffer(line);
     if (this.chunkChars >= CHUNK_CHARS) await this.flush();
   }
 
@@ -43,6 +47,12 @@ export class StoredLinesWriter {
     this.settled = true;
     this.body.end();
     await this.stored;
+  }
+
+  private buffer(line: string): void {
+    this.lines += 1;
+    this.chunk.push(line);
+    this.chunkChars += line.length + 1;
   }
 
   private async flush(): Promise<void> {

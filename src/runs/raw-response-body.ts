@@ -1,0 +1,76 @@
+/** A line of an OpenAI batch output or error file, parsed. */
+export interface BatchOutputLine {
+  custom_id?: unknown;
+  response?: { status_code?: unknown; body?: unknown } | null;
+  error?: { code?: unknown; message?: unknown } | null;
+}
+
+/** The end of a line whose `response` object ends with its `body` and whose `error` is null. */
+const CLOSING_TAIL = /\}\s*,\s*"error"\s*:\s*null\s*\}\s*$/;
+/** How much of a line's end CLOSING_TAIL needs to see (whitespace is generous at this size). */
+const TAIL_WINDOW = 64;
+
+/**
+ * The text of `response.body` as it stands in the output line, so a result
+ * line can carry it without serializing the parsed body again (that
+ * re-serialization was a third of the results stage's time). Returns null
+ * whenever the slice cannot be proven to be exactly the body, and the caller
+ * serializes the parsed value instead.
+ *
+ * The proof, for a line JSON.parse accepted: every key before `response` at
+ * the top level, and before `body` inside `response`, holds a primitive, so
+ * no nested object precedes them; `"response":` and `"body":` then occur
+ * first as those keys, since a quote inside a JSON string is always escaped
+ * (the match's first quote must not be) and a key is followed by a colon
+ * where a string value is not; `body` is the last key of
+ * `response` and `error` (null) the last key of the line, so the body runs
+ * up to the `}` that closes `response`, found from the line's end. It
+ * assumes no key repeats within an object (RFC 8259 asks producers for
+ * unique names, and OpenAI's files have them).
+ */
+export function rawResponseBody(raw: string, line: BatchOutputLine): string | null {
+  const topKeys = Object.keys(line);
+  if (topKeys.at(-1) !== 'error' || topKeys.at(-2) !== 'response' || line.error !== null) return null;
+  if (!onlyPrimitivesBefore(line as Record<string, unknown>, topKeys.length - 2)) return null;
+  const response = line.response;
+  if (response === null || response === undefined || typeof response !== 'object') return null;
+  const responseKeys = Object.keys(response);
+  if (responseKeys.at(-1) !== 'body' || !onlyPrimitivesBefore(response as Record<string, unknown>, responseKeys.length - 1)) return null;
+
+  const responseValueAt = valueIndexOfKey(raw, '"response"', 0);
+  if (responseValueAt === -1) return null;
+  const bodyValueAt = valueIndexOfKey(raw, '"body"', responseValueAt);
+  if (bodyValueAt === -1) return null;
+
+  const windowStart = Math.max(bodyValueAt, raw.length - TAIL_WINDOW);
+  const tail = CLOSING_TAIL.exec(raw.slice(windowStart));
+  if (tail === null) return null;
+  const text = raw.slice(bodyValueAt, windowStart + tail.index).trim();
+  return text === '' ? null : text;
+}
+
+function onlyPrimitivesBefore(object: Record<string, unknown>, count: number): boolean {
+  const keys = Object.keys(object);
+  for (let i = 0; i < count; i++) {
+    const value = object[keys[i] as string];
+    if (value !== null && typeof value === 'object') return false;
+  }
+  return true;
+}
+
+/**
+ * Where the value of the first key `quotedKey` at or after `from` begins (just after its colon),
+ * or -1. A match is that key only if its opening quote is not escaped (else it is inside a
+ * string) and a colon follows (else it is a string value that happens to read the same).
+ */
+function valueIndexOfKey(raw: string, quotedKey: string, from: number): number {
+  for (let at = raw.indexOf(quotedKey, from); at !== -1; at = raw.indexOf(quotedKey, at + 1)) {
+    if (at > 0 && raw.charCodeAt(at - 1) === 0x5c /* \ */) continue;
+    let next = at + quotedKey.length;
+    while (next < raw.length && isJsonWhitespace(raw.charCodeAt(next))) next += 1;
+    if (raw.charCodeAt(next) === 0x3a /* : */) return next + 1;
+  }
+  return -1;
+}
+
+const isJsonWhitespace = (code: number): boolean => code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { rawResponseBody, type BatchOutputLine } from '../../../src/runs/raw-response-body.js';
+import { encodeResultLine, errorResultLine, type ResultLine } from '../../../src/runs/result-line.js';
+
+const sliceOf = (raw: string): string | null => rawResponseBody(raw, JSON.parse(raw) as BatchOutputLine);
+
+const body = { id: 'chatcmpl-1', choices: [{ index: 0, message: { role: 'assistant', content: 'No. "body": {} is just text } here' } }], usage: { total_tokens: 3 } };
+
+describe('rawResponseBody', () => {
+  test('returns exactly the body text of a compact line (JSON.stringify output)', () => {
+    const raw = JSON.stringify({ id: 'batch_req_1', custom_id: 'c-1', response: { status_code: 200, request_id: 'req_1', body }, error: null });
+    assert.equal(sliceOf(raw), JSON.stringify(body));
+  });
+
+  test('returns exactly the body text of a line with spaces after separators (Python json.dumps style)', () => {
+    const spaced = JSON.stringify(body).replaceAll('":', '": ').replaceAll(',"', ', "');
+    const raw = `{"id": "batch_req_1", "custom_id": "c-1", "response": {"status_code": 200, "request_id": "req_1", "body": ${spaced}}, "error": null}`;
+    const slice = sliceOf(raw);
+    assert.equal(slice, spaced);
+    assert.deepEqual(JSON.parse(slice ?? 'null'), JSON.parse(spaced));
+  });
+
+  test('is not fooled by the key names inside strings: custom_id, request_id or values that read "response" or "body"', () => {
+    const raw = JSON.stringify({
+      id: 'response',
+      // Keys ending in "response / "body: their raw text holds "response": and "body": after an escaped quote.
+      'k"response': 1,
+      custom_id: 'x\\"response\\":{"body":1} "body": "body"',
+      response: { status_code: 200, request_id: 'body', 'k"body': 2, body },
+      error: null,
+    });
+    assert.equal(sliceOf(raw), JSON.stringify(body));
+  });
+
+  test('a body that is not the last key of response, a non-null error, or an object before response: null (the caller serializes)', () => {
+    const notLast = JSON.stringify({ id: 'a', custom_id: 'c', response: { status_code: 200, body, request_id: 'r' }, error: null });
+    const withError = JSON.stringify({ id: 'a', custom_id: 'c', response: { status_code: 500, request_id: 'r', body }, error: { code: 'x', message: 'y' } });
+    const objectBefore = JSON.stringify({ id: 'a', meta: { body: { fake: true } }, custom_id: 'c', response: { status_code: 200, request_id: 'r', body }, error: null });
+    const nestedBefore = JSON.stringify({ id: 'a', custom_id: 'c', response: { status_code: 200, headers: { body: 1 }, body }, error: null });
+    const errorNotLast = JSON.stringify({ id: 'a', custom_id: 'c', error: null, response: { status_code: 200, request_id: 'r', body } });
+    for (const raw of [notLast, withError, objectBefore, nestedBefore, errorNotLast]) assert.equal(sliceOf(raw), null, raw);
+  });
+
+  test('an error line without a response: null', () => {
+    assert.equal(sliceOf(JSON.stringify({ id: 'a', custom_id: 'c', response: null, error: { code: 'batch_expired', message: 'm' } })), null);
+  });
+});
+
+describe('encodeResultLine', () => {
+  test('gives the bytes JSON.stringify gives for the same line', () => {
+    const success: ResultLine = { custom_id: 'c-1', item: { key: 'images/ü.png' }, status_code: 200, output: { text: 'No. "quoted"\n', flagged: false }, response: body, error: null };
+    const failure = errorResultLine('c-2', null, { code: 'batch_expired', message: 'the batch expired' });
+    for (const line of [success, failure]) assert.equal(encodeResultLine(line), JSON.stringify(line));
+  });
+
+  test('splices a raw response body in place of the serialized one, and the line parses to the same value', () => {
+    const line: ResultLine = { custom_id: 'c-1', item: null, status_code: 200, output: { text: 'No.' }, response: body, error: null };
+    const raw = JSON.stringify(body, null, 1);
+    const encoded = encodeResultLine(line, raw);
+    assert.ok(encoded.includes(raw));
+    assert.deepEqual(JSON.parse(encoded), line);
+  });
+});
