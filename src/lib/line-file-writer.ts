@@ -12,6 +12,22 @@ const NEWLINE = 0x0a;
 const CHUNK_BYTES = 256 * 1024;
 /** Chunks per writer, the one being filled included: at most 1 MB waits for the disk before a write waits. */
 const MAX_CHUNKS = 4;
+/**
+ * Written chunks wait here for the next writer, whichever file it writes:
+ * a build opens a new writer for every shard (two with the manifest), and
+ * chunks of their own became old-generation garbage that V8 frees only at a
+ * full collection, which a busy build rarely reaches, so 1–2 MB per shard
+ * piled up outside the heap and the worker's RSS grew with the run. Bounded:
+ * enough for a few writers at full pace, and never more idle than this.
+ */
+const SPARE_CHUNKS = 16;
+const spareChunks: Buffer[] = [];
+
+const takeChunk = (): Buffer => spareChunks.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
+
+const giveBackChunk = (chunk: Buffer): void => {
+  if (spareChunks.length < SPARE_CHUNKS) spareChunks.push(chunk);
+};
 
 /** A line its producer encodes straight into the writer's chunk, without a buffer of its own. */
 export interface EncodedLine {
@@ -29,8 +45,6 @@ export class LineFileWriter {
   private readonly stream: WriteStream;
   private chunk: Buffer | null = null;
   private filled = 0;
-  /** Written chunks, ready to be filled again. */
-  private readonly spare: Buffer[] = [];
   /** Chunks handed to the stream, oldest first; each settles once its bytes are on disk. */
   private readonly inFlight: Promise<void>[] = [];
   private failure: unknown = null;
@@ -66,7 +80,7 @@ export class LineFileWriter {
     if (this.filled + size > CHUNK_BYTES) this.sendChunk();
     if (this.chunk === null) {
       await this.waitForRoom();
-      this.chunk = this.spare.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
+      this.chunk = takeChunk();
     }
     encoded.writeTo(this.chunk, this.filled);
     this.filled += size;
@@ -102,7 +116,7 @@ export class LineFileWriter {
           reject(error);
           return;
         }
-        if (reusable !== null) this.spare.push(reusable);
+        if (reusable !== null) giveBackChunk(reusable);
         resolve();
       });
     });
