@@ -15,7 +15,7 @@
  * local images only. The emulator runs in its own process and never validates
  * (validatingMs of hours), so only the transfer is measured.
  *
- * Run: node --openssl-legacy-provider --import tsx bench/build-upload.bench.ts [--no-write] [--no-s3] [--no-naive]
+ * Run: node --openssl-legacy-provider --import tsx bench/build-upload.bench.ts [--no-write] [--no-local] [--no-s3] [--no-naive]
  * (BENCH_SIZES=10000 for one size only)
  */
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -113,6 +113,7 @@ async function waitUploaded(deps: Deps, runId: string): Promise<number> {
 async function main(): Promise<void> {
   const withS3 = !process.argv.includes('--no-s3');
   const withNaive = !process.argv.includes('--no-naive');
+  const withLocal = !process.argv.includes('--no-local');
   const redis = await startBenchRedis();
   const workDir = await mkdtemp(join(tmpdir(), 'batchline-bench-build-'));
   const imagesDir = join(workDir, 'images');
@@ -150,7 +151,8 @@ async function main(): Promise<void> {
       uploadMsPerByte = Math.min(uploadMsPerByte, (performance.now() - started) / floorFileBytes);
     }
 
-    for (const storage of withS3 ? (['local', 's3'] as const) : (['local'] as const)) {
+    const storages: Storage[] = [...(withLocal ? (['local'] as const) : []), ...(withS3 ? (['s3'] as const) : [])];
+    for (const storage of storages) {
       if (storage === 's3' && s3 !== null) {
         process.stdout.write(`build-upload: putting ${largest.toLocaleString('en-US')} images into the S3 server…\n`);
         await s3.createBucket(BUCKET);

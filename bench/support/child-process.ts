@@ -17,6 +17,10 @@ export interface BenchChild {
 /** BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=DIR"): node arguments for the worker a bench measures, to profile it. */
 export const workerNodeArgsFromEnv = (): string[] => (process.env['BENCH_WORKER_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
 
+/** The memory trace settings (support/memory-trace.ts) reach every bench child. */
+const memoryTraceEnv = (): Record<string, string> =>
+  Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[0].startsWith('BENCH_MEMORY_TRACE_') && entry[1] !== undefined));
+
 let compiling: Promise<string> | null = null;
 
 /**
@@ -45,7 +49,7 @@ export async function spawnBenchChild(entry: string, env: Record<string, string>
   const program = process.env['BENCH_TSX'] === '1' ? ['--import', 'tsx', join(ROOT, entry)] : [join(await compiledRoot(), entry.replace(/\.ts$/, '.js'))];
   const child = spawn(process.execPath, [...nodeArgs, '--openssl-legacy-provider', ...program], {
     cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', LOG_LEVEL: 'warn', BATCHLINE_ALLOW_EPHEMERAL_REDIS: '1', ...env },
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', LOG_LEVEL: 'warn', BATCHLINE_ALLOW_EPHEMERAL_REDIS: '1', ...memoryTraceEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
