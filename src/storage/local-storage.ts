@@ -7,6 +7,9 @@ import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { StorageNotFoundError, type ObjectStorage, type StoredObjectInfo } from './object-storage.js';
 
+/** Bytes the file stream takes before it asks its source to wait: fewer, larger writes, each a trip through the thread pool. */
+const WRITE_CHUNK_BYTES = 1024 * 1024;
+
 /** Object storage on a local folder: the embedded default (`file://./data`). */
 export class LocalStorage implements ObjectStorage {
   readonly root: string;
@@ -25,7 +28,7 @@ export class LocalStorage implements ObjectStorage {
     // Write beside the target and rename: readers never see a partial file,
     // and a crash mid-write leaves only a temp file behind.
     const temp = `${target}.${randomUUID()}.partial`;
-    const file = createWriteStream(temp);
+    const file = createWriteStream(temp, { highWaterMark: WRITE_CHUNK_BYTES });
     try {
       const source = typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([body]) : body;
       await pipeline(source, file);

@@ -23,12 +23,13 @@ describe('StoredLinesWriter', () => {
 
   test('stores every line, in order, once close resolves; more lines than the buffer holds go through backpressure', async () => {
     const writer = new StoredLinesWriter(storage, 'runs/a/results.ndjson');
-    const lines = Array.from({ length: 5_000 }, (_, index) => JSON.stringify({ custom_id: `c${index}`, text: 'x'.repeat(200) }));
+    // About 5 MB: several times what the writer buffers, so writes wait for the upload.
+    const lines = Array.from({ length: 25_000 }, (_, index) => JSON.stringify({ custom_id: `c${index}`, text: 'x'.repeat(200) }));
     for (const line of lines) await writer.write(line);
     assert.deepEqual(await storage.size('runs/a/results.ndjson'), null, 'nothing visible before close');
     await writer.close();
     assert.equal(await readFile(path.join(dir, 'runs/a/results.ndjson'), 'utf8'), `${lines.join('\n')}\n`);
-    assert.equal(writer.lines, 5_000);
+    assert.equal(writer.lines, 25_000);
     await writer.abort();
     assert.equal(await storage.size('runs/a/results.ndjson'), Buffer.byteLength(`${lines.join('\n')}\n`), 'abort after close keeps the object');
   });
