@@ -63,9 +63,9 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
       for (const fileId of [shard.output_file_id, shard.error_file_id]) {
         if (fileId === null) continue;
         for await (const batch of readLineBatches(await downloadFile(deps, fileId))) {
-          crashPoint('results:mid-download', deps.config);
           const out: string[] = [];
           for (const raw of batch) {
+            crashPoint('results:mid-download', deps.config);
             const line = JSON.parse(raw) as BatchOutputLine;
             if (typeof line.custom_id !== 'string') continue;
             const result = toResultLine(run, line, items.get(line.custom_id) ?? null);
