@@ -7,14 +7,12 @@
  * that only streams the same file from disk. For contrast, the same upload
  * through the SDK's default fetch (Node's built-in fetch).
  *
- * Run: node --import tsx bench/emulator-transfer.bench.ts [--no-contrast] [--no-write]
+ * Run: npm run bench -- emulator-transfer [--no-contrast] [--no-write] (BENCH_QUICK=1 writes nothing)
  * Writes its table under "## Emulator transfer (150 MB)" in bench/RESULTS.md.
  */
-import { execFileSync, fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
@@ -26,6 +24,7 @@ import OpenAI from 'openai';
 import { startEmulator } from '../src/emulator/start-emulator.js';
 import { nodeHttpFetch } from '../src/lib/node-http-fetch.js';
 import { uploadBatchFile } from '../src/lib/upload-batch-file.js';
+import { machineLine, shouldWrite, writeSection } from './support/bench-report.js';
 
 const MiB = 1024 * 1024;
 const TARGET_BYTES = 150 * MiB;
@@ -33,7 +32,6 @@ const TARGET_BYTES = 150 * MiB;
 const REQUESTS = 50_000;
 const HERE = dirname(fileURLToPath(import.meta.url));
 const WORK_DIR = join(HERE, '.work', 'emulator-transfer');
-const RESULTS_FILE = join(HERE, 'RESULTS.md');
 const HEADING = '## Emulator transfer (150 MB)';
 
 type ChildMessage = { type: 'ready'; baseURL: string } | { type: 'phase-set'; phase: string } | { type: 'report'; peaks: Record<string, PhasePeak>; maxRssKb: number };
@@ -180,14 +178,6 @@ function nodeMaxRssMb(script: string, args: string[] = []): number {
   return Number(result.stdout.trim()) / 1e3;
 }
 
-function shell(command: string, args: string[]): string {
-  try {
-    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trimEnd();
-  } catch {
-    return 'unknown';
-  }
-}
-
 const mb = (n: number): string => n.toFixed(0);
 const seconds = (ms: number): string => (ms / 1000).toFixed(1);
 const rate = (bytes: number, ms: number): string => `${(bytes / MiB / (ms / 1000)).toFixed(0)} MiB/s`;
@@ -211,7 +201,6 @@ interface Row {
 
 async function main(): Promise<void> {
   const contrast = !process.argv.includes('--no-contrast');
-  const write = !process.argv.includes('--no-write');
   await mkdir(WORK_DIR, { recursive: true });
   const inputPath = join(WORK_DIR, 'input.jsonl');
   const sampler = new RssSampler();
@@ -326,20 +315,8 @@ async function main(): Promise<void> {
 
     process.stdout.write(`\n${table}\n\n${floors}\n\nmemory flat (every growth under a third of the file): ${flat ? 'yes' : 'NO'}\n`);
 
-    if (write) {
-      const commit = shell('git', ['-C', HERE, 'rev-parse', '--short', 'HEAD']);
-      const memory = shell('free', ['-h']);
-      const section = [
-        HEADING,
-        '',
-        `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC at commit \`${commit}\`, Node ${process.version}, ` +
-          `${shell('nproc', []) === 'unknown' ? availableParallelism() : shell('nproc', [])} cores. Command: \`node --import tsx bench/emulator-transfer.bench.ts\`.`,
-        '',
-        '```',
-        '$ free -h',
-        memory,
-        '```',
-        '',
+    if (shouldWrite) {
+      const body = [
         `Input: ${(inputBytes / MiB).toFixed(1)} MiB, ${REQUESTS.toLocaleString('en-US')} chat requests, uploaded with \`uploadBatchFile\` (a file-backed Blob) ` +
           `through \`new OpenAI({ fetch: nodeHttpFetch })\`. Output: ${(outputBytes / MiB).toFixed(1)} MiB, downloaded with \`files.content\` and read ` +
           'line by line (readline + JSON.parse). The emulator ran in a child process with timing 0; RSS was sampled every 5 ms in each process.',
@@ -351,15 +328,7 @@ async function main(): Promise<void> {
         `Memory flat (every growth under a third of the file size): **${flat ? 'yes' : 'no'}**.`,
         '',
       ].join('\n');
-      let results = existsSync(RESULTS_FILE) ? await readFile(RESULTS_FILE, 'utf8') : '# Benchmark results\n\n';
-      const start = results.indexOf(HEADING);
-      if (start === -1) results = `${results.trimEnd()}\n\n${section}`;
-      else {
-        const next = results.indexOf('\n## ', start + HEADING.length);
-        results = `${results.slice(0, start)}${section}${next === -1 ? '' : results.slice(next + 1)}`;
-      }
-      await writeFile(RESULTS_FILE, `${results.trimEnd()}\n`);
-      process.stdout.write(`written to ${RESULTS_FILE}\n`);
+      await writeSection(HEADING, `${machineLine('npm run bench -- emulator-transfer')}\n\n${body}`);
     }
   } finally {
     sampler.stop();

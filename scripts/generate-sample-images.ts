@@ -351,7 +351,7 @@ export const sampleImages = (): SampleImage[] => {
     {
       path: 'images/sunset.png',
       flagged: false,
-      bytes: encodePng(64, 48, (x, y) => {
+      bytes: encodePng(64, 48, (_x, y) => {
         const sky = y / 47;
         return [clampByte(250 - 60 * sky + 10 * sunsetNoise()), clampByte(150 - 90 * sky + 10 * sunsetNoise()), clampByte(60 + 110 * sky), 255];
       }),

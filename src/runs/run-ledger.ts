@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { conditionalUpdate, decodeHash, encodeHash, type HashConditions, type StoredDefaults, type UpdateOutcome } from './conditional-update.js';
+import { conditionalUpdate, decodeHash, encodeHash, type HashConditions, type UpdateOutcome } from './conditional-update.js';
 import { FINAL_RUN_STATUSES, newShardState, type RunRecord, type RunStatus, type ShardRecord } from './run-record.js';
 
 /** KEYS: shard hash, run's shard index. ARGV: shard number, then field/value pairs. 1 when written, 0 when it was there. */
