@@ -6,11 +6,11 @@
  * Setup: a 50,000-item chat run is built, submitted and polled to the end by
  * a first worker process (build, submit, poll queues) against the emulator
  * (timing 0). That worker stops; a second one (results queue only) starts
- * and runs the waiting results job; the stage is run three times, each in a
- * fresh worker, the shard put back to `terminal` between rounds. Floor, same
- * run, same emulator, three rounds: download the same output file, split it
- * into lines (the stage's own splitter) and JSON.parse each line. Medians are
- * compared. Contrast: the in-memory join a user might write
+ * and runs the waiting results job, five times in a row (a long-lived
+ * worker's case), the shard put back to `terminal` between rounds. Floor,
+ * same run, same emulator, five rounds: download the same output file, split
+ * it into lines (the stage's own splitter) and JSON.parse each line; for
+ * reference, the same with Node's readline. Medians are compared. Contrast: the in-memory join a user might write
  * (naive/naive-results.ts).
  *
  * Run: node --openssl-legacy-provider --import tsx bench/results.bench.ts [--no-write]
@@ -41,6 +41,17 @@ import { peakRssMb, rssMb } from './support/proc-stats.js';
 
 const LINES = quick ? 5_000 : 50_000;
 const ROUNDS = quick ? 1 : 5;
+
+/** Runs `work` ROUNDS times, one after another; the milliseconds of each. */
+async function timeRounds(work: () => Promise<void>): Promise<number[]> {
+  const times: number[] = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const started = performance.now();
+    await work();
+    times.push(performance.now() - started);
+  }
+  return times;
+}
 
 const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 const HEADING = '## Results join (50,000-line output file)';
@@ -94,10 +105,8 @@ async function main(): Promise<void> {
     // Each figure is the median of ROUNDS: one pass over a 40 MB file is a fraction of a second, and
     // on a shared 2-core machine a single pass of either side moved the ratio by ±0.5.
     process.stdout.write(`results: floor (download + line split + JSON.parse of the same lines), ${ROUNDS} rounds…\n`);
-    const floorTimes: number[] = [];
     let floorLines = 0;
-    for (let round = 0; round < ROUNDS; round += 1) {
-      const floorStarted = performance.now();
+    const floorTimes = await timeRounds(async () => {
       const response = await client.files.content(outputFileId);
       floorLines = 0;
       // The same line splitter as the stage (the fastest this code base has), so the floor is not slowed by readline.
@@ -107,18 +116,14 @@ async function main(): Promise<void> {
           floorLines += 1;
         }
       }
-      floorTimes.push(performance.now() - floorStarted);
-    }
+    });
     const floorMs = median(floorTimes);
     // For reference only: the same floor with Node's readline, the splitter this stage used before (and a user would reach for).
-    const readlineTimes: number[] = [];
-    for (let round = 0; round < ROUNDS; round += 1) {
-      const started = performance.now();
+    const readlineTimes = await timeRounds(async () => {
       const response = await client.files.content(outputFileId);
       const reader = createInterface({ input: Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), crlfDelay: Infinity });
       for await (const line of reader) JSON.parse(line);
-      readlineTimes.push(performance.now() - started);
-    }
+    });
     const readlineFloorMs = median(readlineTimes);
 
     process.stdout.write(`results: the results stage in one worker process, ${ROUNDS} rounds…\n`);

@@ -25,7 +25,8 @@ export async function* readLineBatches(stream: Readable): AsyncIterable<string[]
       while (end !== -1) {
         if (pending.length > 0) {
           pending.push(bytes.subarray(start, end));
-          keepLine(lines, Buffer.concat(pending), 0, undefined);
+          const joined = Buffer.concat(pending);
+          keepLine(lines, joined, 0, joined.length);
           pending = [];
         } else {
           keepLine(lines, bytes, start, end);
@@ -38,7 +39,8 @@ export async function* readLineBatches(stream: Readable): AsyncIterable<string[]
     }
     if (pending.length > 0) {
       const last: string[] = [];
-      keepLine(last, Buffer.concat(pending), 0, undefined);
+      const joined = Buffer.concat(pending);
+      keepLine(last, joined, 0, joined.length);
       if (last.length > 0) yield last;
     }
   } finally {
@@ -48,8 +50,8 @@ export async function* readLineBatches(stream: Readable): AsyncIterable<string[]
 }
 
 /** Decodes bytes[start, end) without a trailing "\r" and keeps it unless it is blank. */
-function keepLine(lines: string[], bytes: Buffer, start: number, end: number | undefined): void {
-  let stop = end ?? bytes.length;
+function keepLine(lines: string[], bytes: Buffer, start: number, end: number): void {
+  let stop = end;
   if (stop > start && bytes[stop - 1] === CARRIAGE_RETURN) stop -= 1;
   if (stop === start) return;
   const line = bytes.toString('utf8', start, stop);

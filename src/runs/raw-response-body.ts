@@ -13,7 +13,7 @@ const TAIL_WINDOW = 64;
 /**
  * The text of `response.body` as it stands in the output line, so a result
  * line can carry it without serializing the parsed body again (that
- * re-serialization was a third of the results stage's time). Returns null
+ * re-serialization was a quarter of the join's time on chat answers). Returns null
  * whenever the slice cannot be proven to be exactly the body, and the caller
  * serializes the parsed value instead.
  *
@@ -23,9 +23,9 @@ const TAIL_WINDOW = 64;
  * (else null), every key there is written as it reads, and a quote inside a
  * string is impossible, so `"response":` and `"body":` occur first as those
  * keys (a key is followed by a colon where a string value is not); `body`
- * is the last key of
- * `response` and `error` (null) the last key of the line, so the body runs
- * up to the `}` that closes `response`, found from the line's end. Key
+ * is the last key of `response` and `error` (null) the last key of the
+ * line, so the body runs up to the `}` that closes `response`, found from
+ * the line's end. Key
  * order is the line's own only without integer-like keys (Object.keys lists
  * those first), so a line with one is not sliced. It assumes no key repeats
  * within an object (RFC 8259 asks producers for unique names, and OpenAI's
