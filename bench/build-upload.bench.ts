@@ -167,7 +167,7 @@ async function main(): Promise<void> {
         const source: SourceDefinition = storage === 'local' ? { type: 'local', path: imagesDir } : { type: 's3', bucket: BUCKET };
         // BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=DIR") profiles the worker: where the time goes.
         const nodeArgs = (process.env['BENCH_WORKER_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
-        const worker = await spawnBenchChild('bench/support/worker-entry.ts', { ...env, BENCH_QUEUES: 'build,submit,poll' }, 'ready', nodeArgs);
+        const worker = await spawnBenchChild('bench/support/worker-entry.ts', { ...env, BATCHLINE_QUEUES: 'build,submit,poll' }, 'ready', nodeArgs);
         const readyRss = rssMb(worker.pid);
         const started = performance.now();
         const run = await createRun(

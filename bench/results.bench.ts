@@ -92,7 +92,7 @@ async function main(): Promise<void> {
         return { count: LINES };
       },
     );
-    const before = await spawnBenchChild('bench/support/worker-entry.ts', { ...env, BENCH_QUEUES: 'build,submit,poll' });
+    const before = await spawnBenchChild('bench/support/worker-entry.ts', { ...env, BATCHLINE_QUEUES: 'build,submit,poll' });
     children.push(before);
     await waitForStep(deps, run.id, ['terminal'], 600_000);
     await before.stop();
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     const payload = { runId: run.id, shard: 0, generation: 0 };
     const resultsJobId = jobIds.results(payload);
     const stageTimes: number[] = [];
-    const worker = await spawnBenchChild('bench/support/worker-entry.ts', { ...env, BENCH_QUEUES: 'results' }, 'ready', workerNodeArgsFromEnv());
+    const worker = await spawnBenchChild('bench/support/worker-entry.ts', { ...env, BATCHLINE_QUEUES: 'results' }, 'ready', workerNodeArgsFromEnv());
     children.push(worker);
     const readyRss = rssMb(worker.pid);
     let workerPeak = 0;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { concurrencySetting, queuesSetting } from './queues/worker-queue-settings.js';
 
 /**
  * The one reader of process.env. Every variable of PRODUCT.md is validated
@@ -77,6 +78,10 @@ const envSchema = z.object({
    * batches stays under OpenAI's rate limits; due checks beyond it wait their turn.
    */
   BATCHLINE_POLLS_PER_SECOND: z.coerce.number().int().min(1).default(20),
+  /** Jobs of a stage one worker process runs at once, as `stage=N` pairs; stages not named keep their defaults. */
+  BATCHLINE_CONCURRENCY: concurrencySetting,
+  /** The stages a worker process runs (comma-separated); unset: every stage. */
+  BATCHLINE_QUEUES: queuesSetting,
   /** Requests per shard, at most OpenAI's 50,000 per batch (unset: 50,000). */
   BATCHLINE_SHARD_MAX_REQUESTS: optionalInt(1, 50_000),
   /** Lets tests and the demo run on a Redis without persistence (a warning is logged). */

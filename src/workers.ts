@@ -23,7 +23,7 @@ export interface RunningWorkers {
 
 export function startWorkers(deps: Deps, options: WorkerOptions = {}): RunningWorkers {
   const processors = createProcessors(deps);
-  const names = options.queues ?? QUEUE_NAMES;
+  const names = options.queues ?? deps.config.BATCHLINE_QUEUES ?? QUEUE_NAMES;
   const active = new ActiveJobs();
   const workers = names.map((name) => {
     const stage = processors[name] as (job: Job, token?: string) => Promise<void>;
@@ -31,7 +31,7 @@ export function startWorkers(deps: Deps, options: WorkerOptions = {}): RunningWo
     const worker = new Worker(name, processor, {
       connection: workerConnection(deps.config.REDIS_URL),
       prefix: deps.config.BATCHLINE_PREFIX,
-      concurrency: options.concurrency?.[name] ?? defaultConcurrency[name],
+      concurrency: options.concurrency?.[name] ?? deps.config.BATCHLINE_CONCURRENCY[name] ?? defaultConcurrency[name],
       // A dead worker's jobs go back to the queue once its lock lapses and a stalled check sees it.
       lockDuration: deps.config.BATCHLINE_JOB_LOCK_MS,
       stalledInterval: deps.config.BATCHLINE_JOB_LOCK_MS,

@@ -48,4 +48,27 @@ describe('configuration', () => {
       return true;
     });
   });
+
+  it('reads per-stage concurrency and the stages a worker runs, and names what is wrong with them', () => {
+    const config = loadConfig({ BATCHLINE_CONCURRENCY: ' build=1, submit = 8,poll=100 ', BATCHLINE_QUEUES: 'poll, results,poll' });
+    assert.deepEqual(config.BATCHLINE_CONCURRENCY, { build: 1, submit: 8, poll: 100 });
+    assert.deepEqual(config.BATCHLINE_QUEUES, ['poll', 'results']);
+    assert.deepEqual(loadConfig({ BATCHLINE_CONCURRENCY: '', BATCHLINE_QUEUES: ' ' }).BATCHLINE_CONCURRENCY, {});
+    assert.equal(loadConfig({}).BATCHLINE_QUEUES, undefined);
+    for (const [variable, value, reason] of [
+      ['BATCHLINE_CONCURRENCY', 'builds=2', /"builds=2" is not stage=N/],
+      ['BATCHLINE_CONCURRENCY', 'poll=0', /at least 1/],
+      ['BATCHLINE_CONCURRENCY', 'poll', /"poll" is not stage=N/],
+      ['BATCHLINE_CONCURRENCY', 'poll=-3', /is not stage=N/],
+      ['BATCHLINE_CONCURRENCY', 'poll=2,poll=3', /"poll" is given twice/],
+      ['BATCHLINE_QUEUES', 'poll,polls', /unknown stage "polls"/],
+    ] as const) {
+      assert.throws(() => loadConfig({ [variable]: value }), (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, new RegExp(`${variable}=`));
+        assert.match(error.message, reason);
+        return true;
+      }, `${variable}=${value}`);
+    }
+  });
 });
