@@ -35,12 +35,12 @@ export function rawResponseBody(raw: string, line: BatchOutputLine): string | nu
   const topKeys = Object.keys(line);
   if (topKeys.some(isIndexLike)) return null;
   if (topKeys.at(-1) !== 'error' || topKeys.at(-2) !== 'response' || line.error !== null) return null;
-  if (!onlyPrimitivesBefore(line as Record<string, unknown>, topKeys.length - 2)) return null;
+  if (!onlyPrimitivesAt(line as Record<string, unknown>, topKeys.slice(0, -2))) return null;
   const response = line.response;
   if (response === null || response === undefined || typeof response !== 'object') return null;
   const responseKeys = Object.keys(response);
   if (responseKeys.some(isIndexLike)) return null;
-  if (responseKeys.at(-1) !== 'body' || !onlyPrimitivesBefore(response as Record<string, unknown>, responseKeys.length - 1)) return null;
+  if (responseKeys.at(-1) !== 'body' || !onlyPrimitivesAt(response as Record<string, unknown>, responseKeys.slice(0, -1))) return null;
 
   const responseValueAt = valueIndexOfKey(raw, '"response"', 0);
   if (responseValueAt === -1) return null;
@@ -60,14 +60,9 @@ export function rawResponseBody(raw: string, line: BatchOutputLine): string | nu
 /** An array-index-like key ("0", "17"), which Object.keys puts first whatever its place in the text. */
 const isIndexLike = (key: string): boolean => /^(?:0|[1-9][0-9]*)$/.test(key);
 
-function onlyPrimitivesBefore(object: Record<string, unknown>, count: number): boolean {
-  const keys = Object.keys(object);
-  for (let i = 0; i < count; i++) {
-    const value = object[keys[i] as string];
-    if (value !== null && typeof value === 'object') return false;
-  }
-  return true;
-}
+/** True when none of `keys` holds an object or array: no nested `"response"` or `"body"` key can come before them. */
+const onlyPrimitivesAt = (object: Record<string, unknown>, keys: readonly string[]): boolean =>
+  keys.every((key) => object[key] === null || typeof object[key] !== 'object');
 
 /**
  * Where the value of the first key `quotedKey` at or after `from` begins (just after its colon),

@@ -35,13 +35,16 @@ export class StoredLinesWriter {
   }
 
   async write(line: string): Promise<void> {
-    this.buffer(line);
-    if (this.chunkChars >= CHUNK_CHARS) await this.flush();
+    await this.writeLines([line]);
   }
 
   /** Writes several lines with at most one wait for the upload: one await per batch, not per line. */
   async writeLines(lines: readonly string[]): Promise<void> {
-    for (const line of lines) this.buffer(line);
+    for (const line of lines) {
+      this.chunk.push(line);
+      this.chunkChars += line.length + 1;
+    }
+    this.lines += lines.length;
     if (this.chunkChars >= CHUNK_CHARS) await this.flush();
   }
 
@@ -51,12 +54,6 @@ export class StoredLinesWriter {
     this.settled = true;
     this.body.end();
     await this.stored;
-  }
-
-  private buffer(line: string): void {
-    this.lines += 1;
-    this.chunk.push(line);
-    this.chunkChars += line.length + 1;
   }
 
   private async flush(): Promise<void> {
