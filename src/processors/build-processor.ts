@@ -10,6 +10,7 @@ import { customIdFor, itemRefOf } from '../pipelines/templates/item-identity.js'
 import { endpointOfTemplate, modelOf } from '../pipelines/templates/template-definition.js';
 import type { TemplateItem } from '../pipelines/templates/template-item.js';
 import { encodeResultLine, errorResultLine } from '../runs/result-line.js';
+import { encodeManifestLine } from '../runs/manifest-line.js';
 import { encodeRequestLine } from '../runs/request-line.js';
 import type { RunRecord } from '../runs/run-record.js';
 import { ShardAssembler } from '../runs/shard-assembler.js';
@@ -86,7 +87,7 @@ async function buildFromItems(
       return;
     }
     const requestLine = encodeRequestLine(pending.customId, endpoint, built.body, built.inlineImages);
-    await assembler.add(requestLine, JSON.stringify({ custom_id: pending.customId, item: pending.itemRef }), model);
+    await assembler.add(requestLine, encodeManifestLine(pending.customId, pending.itemRef), model);
     await reportProgress(pending.position);
   };
   try {

@@ -1,9 +1,12 @@
+import { isAscii } from 'node:buffer';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Deps } from '../deps.js';
-import { readLineBatches, readLines } from '../lib/jsonl.js';
+import { readByteLineBatches, readLineBatches, readLines } from '../lib/jsonl.js';
 import { parseOutputForRun } from '../runs/parse-output-for-run.js';
-import { encodeResultLine, errorResultLine, isSuccess, type ResultLine } from '../runs/result-line.js';
+import { encodedResultLine, errorResultLine, isSuccess, type ResultLine } from '../runs/result-line.js';
+import { decodeManifestLine } from '../runs/manifest-line.js';
+import { ShardJoinIndex } from '../runs/shard-join-index.js';
 import { rawResponseBody, type BatchOutputLine } from '../runs/raw-response-body.js';
 import { NO_BATCH_YET, type RunRecord, type ShardRecord } from '../runs/run-record.js';
 import { storageKeys } from '../runs/storage-keys.js';
@@ -36,9 +39,17 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
     }
     if (shard.step !== 'terminal') return;
 
-    const items = await loadManifest(deps, run, ref.shard);
+    // The output file's download starts first: its first bytes travel while the manifest is read.
+    const outputDownload = shard.output_file_id === null ? null : downloadFile(deps, shard.output_file_id);
+    outputDownload?.catch(() => undefined);
+    let index: ShardJoinIndex;
+    try {
+      index = await loadManifest(deps, run, ref.shard);
+    } catch (error) {
+      await discard(outputDownload);
+      throw error;
+    }
     const results = new StoredLinesWriter(deps.storage, storageKeys.shardResults(ref.runId, ref.shard, ref.generation));
-    const answered = new Set<string>();
     // Failed requests that go round again in the next generation instead of getting their line now.
     const retry = new Set<string>();
     const mode = retryModeFor(run, shard, deps.tuning);
@@ -46,63 +57,66 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
     let failed = 0;
     const progress = progressReporter(job, 'joining results', 'requests', shard.requests);
     // Lines of one incoming chunk are joined synchronously and written with one await: per-line
-    // awaits cost as much as the join itself on a 50,000-line file.
-    const emit = (line: ResultLine, retryable: boolean, rawResponse: string | null, out: string[]): void => {
-      if (answered.has(line.custom_id)) return;
-      answered.add(line.custom_id);
+    // awaits cost as much as the join itself on a 50,000-line file. The line's request was claimed
+    // in the index before: it gets this line and no other.
+    const emit = (line: ResultLine, retryable: boolean, rawResponse: Uint8Array | string | null): void => {
       if (retryable && !isSuccess(line)) retry.add(line.custom_id);
       else {
         if (isSuccess(line)) succeeded += 1;
         else failed += 1;
-        out.push(encodeResultLine(line, rawResponse));
+        results.append(encodedResultLine(line, rawResponse));
       }
     };
-    await deps.tokenBudget.release(shard.model ?? '', budgetHolder(ref));
-    await learnTokenLimit(deps, shard);
     try {
+      await deps.tokenBudget.release(shard.model ?? '', budgetHolder(ref));
+      await learnTokenLimit(deps, shard);
       for (const fileId of [shard.output_file_id, shard.error_file_id]) {
         if (fileId === null) continue;
-        for await (const batch of readLineBatches(await downloadFile(deps, fileId))) {
-          const out: string[] = [];
-          for (const raw of batch) {
+        const download = await (fileId === shard.output_file_id && outputDownload !== null ? outputDownload : downloadFile(deps, fileId));
+        for await (const batch of readByteLineBatches(download)) {
+          for (const bytes of batch) {
             crashPoint('results:mid-download', deps.config);
+            const raw = bytes.toString('utf8');
             const line = JSON.parse(raw) as BatchOutputLine;
             if (typeof line.custom_id !== 'string') continue;
-            const result = toResultLine(run, line, items.get(line.custom_id) ?? null);
-            emit(result, mode.kind === 'transient' && isTransientFailure(result), result.response === null ? null : rawResponseBody(raw, line), out);
+            const request = index.claim(line.custom_id);
+            if (request === undefined) continue;
+            const result = toResultLine(run, line, request.item);
+            emit(result, mode.kind === 'transient' && isTransientFailure(result), result.response === null ? null : responseText(raw, bytes, line));
           }
-          await results.writeLines(out);
-          await progress.report(answered.size);
+          await results.drained();
+          await progress.report(index.answered);
         }
       }
       // A completed batch whose files answered every request it counted needs no second pass over
       // the requests; any other end (expired, cancelled, failed, a short file) looks for the unanswered.
-      const allAnswered = shard.batch_status === 'completed' && shard.request_counts !== null && answered.size >= shard.request_counts.total;
+      const allAnswered = shard.batch_status === 'completed' && shard.request_counts !== null && index.answered >= shard.request_counts.total;
       const lineErrors = allAnswered ? new Map<number, { code: string; message: string }>() : await validationErrorsByLine(deps, shard);
       let lineNumber = 0;
       const requestBatches = allAnswered ? [] : readLineBatches(await deps.storage.get(storageKeys.shardRequests(ref.runId, ref.shard, ref.generation)));
       for await (const batch of requestBatches) {
-        const out: string[] = [];
         for (const raw of batch) {
           lineNumber += 1;
           const customId = (JSON.parse(raw) as { custom_id: string }).custom_id;
-          if (answered.has(customId)) continue;
+          const request = index.claim(customId);
+          if (request === undefined) continue;
           const named = lineErrors.get(lineNumber);
-          const result = errorResultLine(customId, items.get(customId) ?? null, named ?? unansweredReason(shard));
+          const result = errorResultLine(customId, request.item, named ?? unansweredReason(shard));
           const retryable =
             mode.kind === 'token-wait' || (mode.kind === 'validation' && named === undefined) || (mode.kind === 'transient' && isTransientFailure(result));
-          emit(result, retryable, null, out);
+          emit(result, retryable, null);
         }
-        await results.writeLines(out);
-        await progress.report(answered.size);
+        await results.drained();
+        await progress.report(index.answered);
       }
       await results.close();
       crashPoint('results:after-result-write', deps.config);
       if (retry.size > 0) await writeNextGeneration(deps, ref, retry);
-      await progress.flush(answered.size);
+      await progress.flush(index.answered);
     } finally {
-      // Anything thrown before the close leaves no results object behind.
+      // Anything thrown before the close leaves no results object behind, nor a download open.
       await results.abort();
+      await discard(outputDownload);
     }
     const totals = { succeeded: shard.succeeded + succeeded, failed: shard.failed + failed };
     const log = deps.logger.child({ run_id: ref.runId, shard: ref.shard, generation: ref.generation });
@@ -137,17 +151,35 @@ async function downloadFile(deps: Deps, fileId: string): Promise<Readable> {
   return Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
 }
 
-/** custom_id → the item's reference, for the result lines (items runs only). */
-async function loadManifest(deps: Deps, run: RunRecord, shard: number): Promise<Map<string, unknown>> {
-  const items = new Map<string, unknown>();
+/** Closes a download that was started but may not have been read to its end (a no-op once it was). */
+async function discard(download: Promise<Readable> | null): Promise<void> {
+  const stream = await download?.catch(() => null);
+  stream?.destroy();
+}
+
+/** The join's index, holding each request's item reference as stored, for the result lines (items runs only). */
+async function loadManifest(deps: Deps, run: RunRecord, shard: number): Promise<ShardJoinIndex> {
+  const items = new ShardJoinIndex();
   if (run.input_kind !== 'items') return items;
   for await (const batch of readLineBatches(await deps.storage.get(storageKeys.shardManifest(run.id, shard)))) {
     for (const raw of batch) {
-      const entry = JSON.parse(raw) as { custom_id: string; item: unknown };
-      items.set(entry.custom_id, entry.item);
+      const { customId, item } = decodeManifestLine(raw);
+      items.addItem(customId, item);
     }
   }
   return items;
+}
+
+/**
+ * The response body's text as it stands in the output line, when provably
+ * exact (rawResponseBody), else null. For an ASCII line, where characters
+ * and bytes coincide, as the line's own bytes: copied into the result line
+ * without being encoded again.
+ */
+function responseText(raw: string, bytes: Buffer, line: BatchOutputLine): Uint8Array | string | null {
+  const span = rawResponseBody(raw, line);
+  if (span === null) return null;
+  return isAscii(bytes) ? bytes.subarray(span.start, span.end) : raw.slice(span.start, span.end);
 }
 
 function toResultLine(run: RunRecord, line: BatchOutputLine, item: unknown): ResultLine {

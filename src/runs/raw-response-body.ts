@@ -5,13 +5,14 @@ export interface BatchOutputLine {
   error?: { code?: unknown; message?: unknown } | null;
 }
 
-/** The end of a line whose `response` object ends with its `body` and whose `error` is null. */
-const CLOSING_TAIL = /\}\s*,\s*"error"\s*:\s*null\s*\}\s*$/;
-/** How much of a line's end CLOSING_TAIL needs to see (whitespace is generous at this size). */
-const TAIL_WINDOW = 64;
+/** Where a value's text lies in a line: [start, end) in UTF-16 units of the line's string. */
+export interface TextSpan {
+  start: number;
+  end: number;
+}
 
 /**
- * The text of `response.body` as it stands in the output line, so a result
+ * Where the text of `response.body` stands in the output line, so a result
  * line can carry it without serializing the parsed body again (that
  * re-serialization was a quarter of the join's time on chat answers). Returns null
  * whenever the slice cannot be proven to be exactly the body, and the caller
@@ -31,16 +32,11 @@ const TAIL_WINDOW = 64;
  * within an object (RFC 8259 asks producers for unique names, and OpenAI's
  * files have them).
  */
-export function rawResponseBody(raw: string, line: BatchOutputLine): string | null {
-  const topKeys = Object.keys(line);
-  if (topKeys.some(isIndexLike)) return null;
-  if (topKeys.at(-1) !== 'error' || topKeys.at(-2) !== 'response' || line.error !== null) return null;
-  if (!onlyPrimitivesAt(line as Record<string, unknown>, topKeys.slice(0, -2))) return null;
+export function rawResponseBody(raw: string, line: BatchOutputLine): TextSpan | null {
+  if (line.error !== null || !keysEndWith(line as Record<string, unknown>, ['response', 'error'])) return null;
   const response = line.response;
   if (response === null || response === undefined || typeof response !== 'object') return null;
-  const responseKeys = Object.keys(response);
-  if (responseKeys.some(isIndexLike)) return null;
-  if (responseKeys.at(-1) !== 'body' || !onlyPrimitivesAt(response as Record<string, unknown>, responseKeys.slice(0, -1))) return null;
+  if (!keysEndWith(response as Record<string, unknown>, ['body'])) return null;
 
   const responseValueAt = valueIndexOfKey(raw, '"response"', 0);
   if (responseValueAt === -1) return null;
@@ -50,19 +46,64 @@ export function rawResponseBody(raw: string, line: BatchOutputLine): string | nu
   // a nested "body" instead: such a line (rare: an id with a quote or a non-ASCII character) is not sliced.
   if (raw.lastIndexOf('\\', bodyValueAt) !== -1) return null;
 
-  const windowStart = Math.max(bodyValueAt, raw.length - TAIL_WINDOW);
-  const tail = CLOSING_TAIL.exec(raw.slice(windowStart));
-  if (tail === null) return null;
-  const text = raw.slice(bodyValueAt, windowStart + tail.index).trim();
-  return text === '' ? null : text;
+  const responseEnd = closingBraceOfResponse(raw);
+  if (responseEnd <= bodyValueAt) return null;
+  let start = bodyValueAt;
+  let end = responseEnd;
+  while (start < end && isJsonWhitespace(raw.charCodeAt(start))) start += 1;
+  while (end > start && isJsonWhitespace(raw.charCodeAt(end - 1))) end -= 1;
+  return start === end ? null : { start, end };
+}
+
+/**
+ * Where the `}` closing `response` stands, for a line that ends `}, "error": null}`
+ * (any JSON whitespace between the tokens), read backwards from the end; else -1.
+ */
+function closingBraceOfResponse(raw: string): number {
+  let at = raw.length;
+  for (const token of ['}', 'null', ':', '"error"', ',', '}']) {
+    while (at > 0 && isJsonWhitespace(raw.charCodeAt(at - 1))) at -= 1;
+    if (at < token.length || !raw.startsWith(token, at - token.length)) return -1;
+    at -= token.length;
+  }
+  return at;
 }
 
 /** An array-index-like key ("0", "17"), which Object.keys puts first whatever its place in the text. */
-const isIndexLike = (key: string): boolean => /^(?:0|[1-9][0-9]*)$/.test(key);
+function isIndexLike(key: string): boolean {
+  const first = key.charCodeAt(0);
+  // Most keys start with a letter: one comparison settles them.
+  if (!(first >= 0x30 && first <= 0x39)) return false;
+  if (first === 0x30) return key.length === 1;
+  for (let at = 1; at < key.length; at += 1) {
+    const code = key.charCodeAt(at);
+    if (code < 0x30 || code > 0x39) return false;
+  }
+  return true;
+}
 
-/** True when none of `keys` holds an object or array: no nested `"response"` or `"body"` key can come before them. */
-const onlyPrimitivesAt = (object: Record<string, unknown>, keys: readonly string[]): boolean =>
-  keys.every((key) => object[key] === null || typeof object[key] !== 'object');
+/**
+ * True when the object's keys end with `last`, in that order, no key is
+ * integer-like, and every key before `last` holds a primitive (no object or
+ * array, so no nested `"response"` or `"body"` key can come before them).
+ * One pass over the keys: this runs for every line of an output file.
+ */
+function keysEndWith(object: Record<string, unknown>, last: readonly string[]): boolean {
+  const keys = Object.keys(object);
+  const firstOfLast = keys.length - last.length;
+  if (firstOfLast < 0) return false;
+  for (let at = 0; at < keys.length; at += 1) {
+    const key = keys[at] as string;
+    if (isIndexLike(key)) return false;
+    if (at >= firstOfLast) {
+      if (key !== last[at - firstOfLast]) return false;
+    } else {
+      const value = object[key];
+      if (value !== null && typeof value === 'object') return false;
+    }
+  }
+  return true;
+}
 
 /**
  * Where the value of the first key `quotedKey` at or after `from` begins (just after its colon),

@@ -1,9 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { rawResponseBody, type BatchOutputLine } from '../../../src/runs/raw-response-body.js';
-import { encodeResultLine, errorResultLine, type ResultLine } from '../../../src/runs/result-line.js';
+import { encodedResultLine, encodeResultLine, errorResultLine, RawJson, type ResultLine } from '../../../src/runs/result-line.js';
 
-const sliceOf = (raw: string): string | null => rawResponseBody(raw, JSON.parse(raw) as BatchOutputLine);
+const sliceOf = (raw: string): string | null => {
+  const span = rawResponseBody(raw, JSON.parse(raw) as BatchOutputLine);
+  return span === null ? null : raw.slice(span.start, span.end);
+};
+
+/** The bytes an EncodedLine writes, into a buffer with room on both sides (a line lands mid-chunk). */
+const bytesOf = (line: ReturnType<typeof encodedResultLine>): string => {
+  const target = Buffer.alloc(line.byteLength + 20, 0x2a);
+  line.writeTo(target, 10);
+  assert.equal(target.subarray(0, 10).toString(), '*'.repeat(10), 'nothing written before the offset');
+  assert.equal(target.subarray(10 + line.byteLength).toString(), '*'.repeat(10), 'nothing written past byteLength');
+  return target.subarray(10, 10 + line.byteLength).toString();
+};
 
 const body = { id: 'chatcmpl-1', choices: [{ index: 0, message: { role: 'assistant', content: 'No. "body": {} is just text } here' } }], usage: { total_tokens: 3 } };
 
@@ -44,6 +56,25 @@ describe('rawResponseBody', () => {
     for (const raw of [notLast, withError, objectBefore, nestedBefore, errorNotLast, indexKeyAfterBody]) assert.equal(sliceOf(raw), null, raw);
   });
 
+  test('whitespace around the body and between the closing tokens is not part of the slice', () => {
+    const raw = `{"custom_id":"c","response":{"status_code":200,"body":  {"a":1}\t } ,\r\n "error" :  null }  `;
+    assert.equal(sliceOf(raw), '{"a":1}');
+  });
+
+  test('a line that does not end with error null after response: null, whatever is cut off', () => {
+    const whole = JSON.stringify({ custom_id: 'c', response: { status_code: 200, body }, error: null });
+    for (const raw of [whole.replace(/null\}$/, 'nul}'), whole.replace(/,"error":null\}$/, ',"error":null,"x":1}')]) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(raw);
+      } catch {
+        continue;
+      }
+      const span = rawResponseBody(raw, parsed as BatchOutputLine);
+      assert.equal(span, null, raw);
+    }
+  });
+
   test('an error line without a response: null', () => {
     assert.equal(sliceOf(JSON.stringify({ id: 'a', custom_id: 'c', response: null, error: { code: 'batch_expired', message: 'm' } })), null);
   });
@@ -62,5 +93,27 @@ describe('encodeResultLine', () => {
     const encoded = encodeResultLine(line, raw);
     assert.ok(encoded.includes(raw));
     assert.deepEqual(JSON.parse(encoded), line);
+  });
+
+  test('an item kept as its stored JSON text is written as that text, and JSON.stringify of the line agrees', () => {
+    const item = { key: 'images/ü "1".png', tags: ['a', 1, null] };
+    const line: ResultLine = { custom_id: 'c-1', item: new RawJson(JSON.stringify(item)), status_code: 200, output: { text: 'No.' }, response: body, error: null };
+    assert.equal(encodeResultLine(line), JSON.stringify({ ...line, item }));
+    assert.equal(JSON.stringify(line), JSON.stringify({ ...line, item }));
+  });
+});
+
+describe('encodedResultLine', () => {
+  const line: ResultLine = { custom_id: 'c-1', item: new RawJson('{"id":7}'), status_code: 200, output: { text: 'Ünïcödé ☕ "q"' }, response: body, error: null };
+
+  test('with the response as bytes, writes exactly encodeResultLine plus a newline, at any offset', () => {
+    const raw = JSON.stringify(body);
+    assert.equal(bytesOf(encodedResultLine(line, Buffer.from(raw))), `${encodeResultLine(line, raw)}\n`);
+  });
+
+  test('with the response as text or serialized, the same bytes', () => {
+    const raw = JSON.stringify(body, null, 2);
+    assert.equal(bytesOf(encodedResultLine(line, raw)), `${encodeResultLine(line, raw)}\n`);
+    assert.equal(bytesOf(encodedResultLine(line)), `${JSON.stringify({ ...line, item: { id: 7 } })}\n`);
   });
 });

@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { readLineBatches, readLines } from '../../../src/lib/jsonl.js';
+import { readByteLineBatches, readLineBatches, readLines } from '../../../src/lib/jsonl.js';
 
 const collect = async (chunks: Array<Buffer | string>): Promise<string[]> => {
   const lines: string[] = [];
   for await (const line of readLines(Readable.from(chunks))) lines.push(line);
+  return lines;
+};
+
+const collectBytes = async (chunks: Buffer[]): Promise<string[]> => {
+  const lines: string[] = [];
+  for await (const batch of readByteLineBatches(Readable.from(chunks))) for (const line of batch) lines.push(line.toString('utf8'));
   return lines;
 };
 
@@ -47,5 +53,17 @@ describe('readLines / readLineBatches', () => {
       break;
     }
     assert.equal(source.destroyed, true);
+  });
+});
+
+describe('readByteLineBatches', () => {
+  test('gives the same lines as readLines, as bytes, whatever the chunking', async () => {
+    const text = '{"t":"café ☕"}\r\n\r\n \t \n{"t":"2"}\n\n{"a":1,\r"b":2}\nlast';
+    const bytes = Buffer.from(text);
+    const expected = ['{"t":"café ☕"}', '{"t":"2"}', '{"a":1,\r"b":2}', 'last'];
+    for (let cut = 1; cut < bytes.length; cut += 1) {
+      assert.deepEqual(await collectBytes([bytes.subarray(0, cut), bytes.subarray(cut)]), expected, `cut at byte ${cut}`);
+    }
+    assert.deepEqual(await collect([bytes]), expected);
   });
 });

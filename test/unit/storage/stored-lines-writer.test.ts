@@ -34,6 +34,30 @@ describe('StoredLinesWriter', () => {
     assert.equal(await storage.size('runs/a/results.ndjson'), Buffer.byteLength(`${lines.join('\n')}\n`), 'abort after close keeps the object');
   });
 
+  test('lines appended in batches, longer than a chunk, or encoded by their producer are stored as written', async () => {
+    const writer = new StoredLinesWriter(storage, 'runs/d/results.ndjson');
+    const long = `{"big":"${'z'.repeat(600_000)}"}`;
+    const expected: string[] = [];
+    for (let batch = 0; batch < 40; batch += 1) {
+      for (let index = 0; index < 500; index += 1) {
+        const line = `{"b":${batch},"i":${index},"t":"ü☕${'w'.repeat(index % 97)}"}`;
+        writer.append(line);
+        expected.push(line);
+      }
+      if (batch % 10 === 3) {
+        writer.append(long);
+        expected.push(long);
+      }
+      const encoded = Buffer.from(`{"encoded":${batch}}\n`);
+      writer.append({ byteLength: encoded.length, writeTo: (target, offset) => encoded.copy(target, offset) });
+      expected.push(`{"encoded":${batch}}`);
+      await writer.drained();
+    }
+    await writer.close();
+    assert.equal(await readFile(path.join(dir, 'runs/d/results.ndjson'), 'utf8'), `${expected.join('\n')}\n`);
+    assert.equal(writer.lines, expected.length);
+  });
+
   test('abort stores nothing and leaves no temp file', async () => {
     const writer = new StoredLinesWriter(storage, 'runs/b/results.ndjson');
     for (let index = 0; index < 2_000; index += 1) await writer.write(`{"n":${index}}`);
@@ -56,7 +80,7 @@ describe('StoredLinesWriter', () => {
     const writer = new StoredLinesWriter(failing, 'runs/c/results.ndjson');
     await assert.rejects(async () => {
       for (let index = 0; index < 100_000; index += 1) await writer.write(`{"n":${index},"pad":"${'y'.repeat(100)}"}`);
-      await writer.close();
+      assert.fail('every write was taken although the upload had failed');
     }, /connection reset/);
     await writer.abort();
   });
