@@ -71,7 +71,7 @@ async function buildFromItems(
   const endpoint = endpointOfTemplate(template);
   const model = modelOf(template);
   const source = run.source === null ? null : createItemSource(run.source, deps.s3);
-  const openObject = source === null ? undefined : (key: string) => source.open(key);
+  const readObject = source === null ? undefined : (key: string, maxBytes: number) => source.read(key, maxBytes);
   // Items whose body is being built, oldest first. Several are read at once (each may be an
   // object fetched from S3, where latency, not bandwidth, is the cost) but they are consumed in
   // input order, so the shards come out byte for byte the same as a one-at-a-time build and a
@@ -96,7 +96,7 @@ async function buildFromItems(
       const customId = customIdFor(item, index, template);
       const itemRef = itemRefOf(item, template);
       index += 1;
-      const built = buildRequestBody(template, item, { openObject });
+      const built = buildRequestBody(template, item, { readObject });
       // Its outcome is read when its turn comes; until then a failure must not count as unhandled.
       built.catch(() => undefined);
       window.push({ customId, itemRef, position: index, built });

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { BoundedRead } from '../../lib/read-bounded.js';
 import type { ItemSource, SourceObject } from './item-source.js';
 
 export interface SourceFilter {
@@ -51,6 +52,10 @@ export class FilteredItemSource implements ItemSource {
 
   open(key: string): Promise<Readable> {
     return this.inner.open(key);
+  }
+
+  read(key: string, maxBytes: number): Promise<BoundedRead> {
+    return this.inner.read(key, maxBytes);
   }
 
   private matchesKeyAndSize(object: SourceObject): boolean {

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { BoundedRead } from '../../lib/read-bounded.js';
 
 /** One candidate item as a source lists it. */
 export interface SourceObject {
@@ -25,4 +26,11 @@ export interface ItemSource {
   listPages(): AsyncIterable<SourceObject[]>;
   /** Streams one item's bytes; StorageNotFoundError when it has gone since the listing. */
   open(key: string): Promise<Readable>;
+  /**
+   * One item's bytes, whole, or too_large as soon as more than maxBytes have
+   * been read; StorageNotFoundError as for open. What a build reads items
+   * through: a local file takes fewer trips through the thread pool this way
+   * than as a stream.
+   */
+  read(key: string, maxBytes: number): Promise<BoundedRead>;
 }

@@ -1,7 +1,8 @@
-import { constants, type Dirent, type Stats } from 'node:fs';
+import { close as closeFd, constants, open as openFd, read as readFd, type Dirent, type Stats } from 'node:fs';
 import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import type { BoundedRead } from '../../lib/read-bounded.js';
 import { StorageNotFoundError } from '../../storage/object-storage.js';
 import type { ItemSource, SourceObject } from './item-source.js';
 
@@ -50,12 +51,9 @@ export class LocalItemSource implements ItemSource {
   }
 
   async open(key: string): Promise<Readable> {
-    const segments = key.split('/');
-    if (segments.some((segment) => segment === '' || segment.startsWith('.'))) {
-      throw new Error(`not an item key of ${this.describe()}: ${JSON.stringify(key)}`);
-    }
+    const segments = this.segmentsOf(key);
     const root = await this.realRoot();
-    const handle = (segments.length === 1 ? await openUnlessLink(path.join(root, key), key) : null) ?? (await this.openResolved(root, segments, key));
+    const handle = (segments.length === 1 ? await openUnlessLink(path.join(root, key), key, openHandle) : null) ?? (await open(await this.resolvedPath(root, segments, key), 'r'));
     let size: number;
     try {
       const stats = await handle.stat();
@@ -74,8 +72,41 @@ export class LocalItemSource implements ItemSource {
     return handle.createReadStream({ start: 0, end: size - 1, highWaterMark: Math.min(size, MAX_CHUNK_BYTES) });
   }
 
-  /** Opens an item after resolving its real path, refusing one that leads outside the root. */
-  private async openResolved(root: string, segments: readonly string[], key: string): Promise<FileHandle> {
+  /**
+   * The item's bytes through a bare file descriptor: open, one read per
+   * megabyte, close. A build reads thousands of ~50 KB images, and each went
+   * through open, fstat, read and close of a FileHandle and a stream: four
+   * trips through the thread pool and a stream's machinery per image, 1.3 s
+   * of the worker's main thread for 10,000 images (on 2 cores shared with the
+   * upload's receiver); this way there are three, with callbacks instead of
+   * FileHandle promises. No fstat: a read shorter than asked for is the end
+   * of the file, and a folder at the key fails its read with EISDIR.
+   */
+  async read(key: string, maxBytes: number): Promise<BoundedRead> {
+    const segments = this.segmentsOf(key);
+    const root = await this.realRoot();
+    const fd = (segments.length === 1 ? await openUnlessLink(path.join(root, key), key, openFdAsync) : null) ?? (await openFdAsync(await this.resolvedPath(root, segments, key), constants.O_RDONLY));
+    try {
+      return await readFdBounded(fd, maxBytes);
+    } catch (error) {
+      if (error instanceof Error && 'code' in error && error.code === 'EISDIR') throw new StorageNotFoundError(key);
+      throw error;
+    } finally {
+      await new Promise<void>((resolve) => closeFd(fd, () => resolve()));
+    }
+  }
+
+  /** A key's path segments; a key that could name something outside the folder, or a dotfile, is refused. */
+  private segmentsOf(key: string): string[] {
+    const segments = key.split('/');
+    if (segments.some((segment) => segment === '' || segment.startsWith('.'))) {
+      throw new Error(`not an item key of ${this.describe()}: ${JSON.stringify(key)}`);
+    }
+    return segments;
+  }
+
+  /** An item's real path, refusing one that leads outside the root. */
+  private async resolvedPath(root: string, segments: readonly string[], key: string): Promise<string> {
     let real: string;
     try {
       real = await realpath(path.join(root, ...segments));
@@ -84,7 +115,7 @@ export class LocalItemSource implements ItemSource {
       throw error;
     }
     if (!isInside(root, real)) throw new Error(`item ${JSON.stringify(key)} leads outside ${this.describe()}`);
-    return open(real, 'r');
+    return real;
   }
 
   private realRoot(): Promise<string> {
@@ -174,16 +205,58 @@ const MAX_CHUNK_BYTES = 1024 * 1024;
  * root. null for a symlink (or where the flag does not exist): the caller
  * resolves the link and checks where it leads.
  */
-async function openUnlessLink(file: string, key: string): Promise<FileHandle | null> {
+async function openUnlessLink<T>(file: string, key: string, openWith: (file: string, flags: number) => Promise<T>): Promise<T | null> {
   const noFollow = constants.O_NOFOLLOW as number | undefined;
   if (noFollow === undefined) return null;
   try {
-    return await open(file, constants.O_RDONLY | noFollow);
+    return await openWith(file, constants.O_RDONLY | noFollow);
   } catch (error) {
     if (error instanceof Error && 'code' in error && error.code === 'ELOOP') return null;
     if (isMissing(error)) throw new StorageNotFoundError(key);
     throw error;
   }
+}
+
+const openHandle = (file: string, flags: number): Promise<FileHandle> => open(file, flags);
+
+const openFdAsync = (file: string, flags: number): Promise<number> =>
+  new Promise((resolve, reject) => {
+    openFd(file, flags, (error, fd) => (error === null ? resolve(fd) : reject(error)));
+  });
+
+const readFdAt = (fd: number, into: Buffer, length: number, position: number): Promise<number> =>
+  new Promise((resolve, reject) => {
+    readFd(fd, into, 0, length, position, (error, bytesRead) => (error === null ? resolve(bytesRead) : reject(error)));
+  });
+
+/**
+ * Reads go into these buffers and the bytes read are copied out at their
+ * exact size: the file's size is not known without an fstat, and a buffer
+ * of the largest allowed size for each read would be megabytes per image.
+ * Bounded: a build has at most a window of reads in flight.
+ */
+const SPARE_SCRATCH = 8;
+const spareScratch: Buffer[] = [];
+
+/** A file's bytes from the start until a short read (the end), or too_large once more than maxBytes were read. */
+async function readFdBounded(fd: number, maxBytes: number): Promise<BoundedRead> {
+  const scratch = spareScratch.pop() ?? Buffer.allocUnsafe(MAX_CHUNK_BYTES);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      // One byte past the limit at most: enough to tell that the file is over it.
+      const wanted = Math.min(scratch.length, maxBytes + 1 - total);
+      const bytesRead = await readFdAt(fd, scratch, wanted, total);
+      total += bytesRead;
+      if (total > maxBytes) return { ok: false, reason: 'too_large', readBytes: total };
+      if (bytesRead > 0) chunks.push(Buffer.from(scratch.subarray(0, bytesRead)));
+      if (bytesRead < wanted) break;
+    }
+  } finally {
+    if (spareScratch.length < SPARE_SCRATCH) spareScratch.push(scratch);
+  }
+  return { ok: true, bytes: chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, total) };
 }
 
 function compare(a: string, b: string): number {

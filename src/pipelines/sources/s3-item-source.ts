@@ -1,5 +1,6 @@
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client, type _Object } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
+import { readBounded, type BoundedRead } from '../../lib/read-bounded.js';
 import { StorageNotFoundError } from '../../storage/object-storage.js';
 import { isS3NotFound } from '../../storage/s3-errors.js';
 import type { ItemSource, SourceObject } from './item-source.js';
@@ -55,6 +56,10 @@ export class S3ItemSource implements ItemSource {
       if (isS3NotFound(error)) throw new StorageNotFoundError(key);
       throw error;
     }
+  }
+
+  async read(key: string, maxBytes: number): Promise<BoundedRead> {
+    return readBounded(await this.open(key), maxBytes);
   }
 
   /**

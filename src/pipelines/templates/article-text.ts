@@ -3,7 +3,7 @@ import { itemFailure, itemOk, type ItemOutcome } from './item-error.js';
 import { readItemObject } from './read-item-object.js';
 import { lookupPath } from './render-placeholders.js';
 import type { SummarizeTemplate } from './template-definition.js';
-import { isPlainObject, sourceKeyOf, type OpenObject, type TemplateItem } from './template-item.js';
+import { isPlainObject, sourceKeyOf, type ReadObject, type TemplateItem } from './template-item.js';
 
 /**
  * The most of a stored article read for one request. 1 MiB of text is far
@@ -26,7 +26,7 @@ const JSON_FALLBACK_FIELDS = ['content', 'body'] as const;
 export const articleTextForItem = async (
   template: SummarizeTemplate,
   item: TemplateItem,
-  openObject: OpenObject | undefined,
+  readObject: ReadObject | undefined,
 ): Promise<ItemOutcome<string>> => {
   const posted = lookupPath(item, template.field);
   if (posted.found && posted.value !== null) return asText(posted.value, `the item's "${template.field}"`);
@@ -39,7 +39,7 @@ export const articleTextForItem = async (
     return itemFailure('unsupported_item', `${key}: only .txt, .md and .json articles can be summarized`);
   }
 
-  const read = await readItemObject(item, key, openObject, MAX_ARTICLE_BYTES, 'item_too_large');
+  const read = await readItemObject(item, key, readObject, MAX_ARTICLE_BYTES, 'item_too_large');
   if (!read.ok) return read;
   const text = decodeUtf8(read.value, key);
   if (!text.ok || !isJson) return text.ok ? asText(text.value, key) : text;

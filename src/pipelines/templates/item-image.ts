@@ -3,7 +3,7 @@ import { itemFailure, itemOk, type ItemOutcome } from './item-error.js';
 import { inlineDataUrlOf, type InlineDataUrl } from './inline-data-url.js';
 import { readItemObject } from './read-item-object.js';
 import { sniffImageType } from './sniff-image-type.js';
-import { sourceKeyOf, type OpenObject, type TemplateItem } from './template-item.js';
+import { sourceKeyOf, type ReadObject, type TemplateItem } from './template-item.js';
 
 /** An image URL for a request: one built here from the image's bytes, or an http(s) URL passed through. */
 export type ImageUrl = { inline: true; url: InlineDataUrl } | { inline: false; url: string };
@@ -20,13 +20,13 @@ export type ImageUrl = { inline: true; url: InlineDataUrl } | { inline: false; u
  *   would let any API caller make the worker fetch arbitrary addresses), so
  *   such an image is neither size-checked nor sniffed here.
  * - a source item `{ key, version, size }`: the object is read through
- *   `openObject`, stopping as soon as `max_image_bytes` is passed.
+ *   `readObject`, stopping as soon as `max_image_bytes` is passed.
  * The data URL always carries the sniffed type, never a declared one.
  */
 export const imageUrlForItem = async (
   template: ImageModerationTemplate,
   item: TemplateItem,
-  openObject: OpenObject | undefined,
+  readObject: ReadObject | undefined,
 ): Promise<ItemOutcome<ImageUrl>> => {
   if (typeof item.image_base64 === 'string') return dataUrlFromBase64(stripDataUrl(item.image_base64), 'image_base64', template.max_image_bytes);
   if (typeof item.image_url === 'string') {
@@ -37,7 +37,7 @@ export const imageUrlForItem = async (
   }
   const key = sourceKeyOf(item);
   if (key === null) return itemFailure('missing_field', 'the item has no "key", "image_url" or "image_base64"');
-  const read = await readItemObject(item, key, openObject, template.max_image_bytes, 'image_too_large');
+  const read = await readItemObject(item, key, readObject, template.max_image_bytes, 'image_too_large');
   if (!read.ok) return read;
   return dataUrlOf(read.value, key);
 };

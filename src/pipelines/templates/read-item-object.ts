@@ -1,6 +1,5 @@
 import { itemFailure, itemOk, type ItemErrorCode, type ItemOutcome } from './item-error.js';
-import { readBounded } from './read-bounded.js';
-import type { OpenObject, TemplateItem } from './template-item.js';
+import type { ReadObject, TemplateItem } from './template-item.js';
 
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -12,7 +11,7 @@ const describe = (error: unknown): string => (error instanceof Error ? error.mes
 export const readItemObject = async (
   item: TemplateItem,
   key: string,
-  openObject: OpenObject | undefined,
+  readObject: ReadObject | undefined,
   maxBytes: number,
   tooLargeCode: Extract<ItemErrorCode, 'image_too_large' | 'item_too_large'>,
 ): Promise<ItemOutcome<Buffer>> => {
@@ -20,9 +19,9 @@ export const readItemObject = async (
   if (typeof item.size === 'number' && item.size > maxBytes) {
     return itemFailure(tooLargeCode, `${key} is ${item.size} bytes, over the limit of ${maxBytes} bytes`);
   }
-  if (openObject === undefined) return itemFailure('unreadable_item', `${key}: this run has no way to read source objects`);
+  if (readObject === undefined) return itemFailure('unreadable_item', `${key}: this run has no way to read source objects`);
   try {
-    const read = await readBounded(await openObject(key), maxBytes);
+    const read = await readObject(key, maxBytes);
     return read.ok ? itemOk(read.bytes) : itemFailure(tooLargeCode, `${key} is over the limit of ${maxBytes} bytes`);
   } catch (error) {
     return itemFailure('unreadable_item', `${key} could not be read: ${describe(error)}`);

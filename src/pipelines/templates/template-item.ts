@@ -1,14 +1,22 @@
 import type { Readable } from 'node:stream';
+import type { BoundedRead } from '../../lib/read-bounded.js';
 
 /**
  * An item as templates see it: a plain JSON object, either POSTed by a user
  * (`{ id, text }`, `{ image_url }`…) or produced by a source listing
- * (`{ key, version, size }`, whose bytes are read through `openObject`).
+ * (`{ key, version, size }`, whose bytes are read through `readObject`).
  */
 export type TemplateItem = Readonly<Record<string, unknown>>;
 
 /** Streams a source object's bytes; rejects when the object cannot be opened. */
 export type OpenObject = (key: string) => Promise<Readable>;
+
+/**
+ * A source object's bytes, whole, unless there are more than maxBytes of
+ * them; rejects when the object cannot be read. What templates read items
+ * through: a source can read an object in fewer steps than a stream takes.
+ */
+export type ReadObject = (key: string, maxBytes: number) => Promise<BoundedRead>;
 
 /** A source item names a stored object; everything else is a POSTed item. */
 export const sourceKeyOf = (item: TemplateItem): string | null =>

@@ -19,6 +19,7 @@ function fakeSource(pages: SourceObject[][]): ItemSource {
       yield* pages;
     },
     open: async (key) => Readable.from([key]),
+    read: async (key) => ({ ok: true, bytes: Buffer.from(key) }),
   };
 }
 

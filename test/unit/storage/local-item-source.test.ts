@@ -96,6 +96,48 @@ describe('local item source', () => {
     }
   });
 
+  test('read hands over an item whole, or too_large once more than the limit was read', async () => {
+    await put('docs/article.md', '# Title');
+    await put('empty.txt', '');
+    // Over the 1 MB a single read takes: the rest comes in further reads.
+    const big = Buffer.alloc(2.5 * 1024 * 1024 + 7, 0x61);
+    await writeFile(path.join(root, 'big.bin'), big);
+    const source = new LocalItemSource(root);
+
+    const article = await source.read('docs/article.md', 100);
+    assert.deepEqual(article, { ok: true, bytes: Buffer.from('# Title') });
+    assert.deepEqual(await source.read('docs/article.md', 7), { ok: true, bytes: Buffer.from('# Title') }, 'exactly at the limit');
+    const over = await source.read('docs/article.md', 6);
+    assert.equal(over.ok, false);
+    assert.deepEqual(await source.read('empty.txt', 10), { ok: true, bytes: Buffer.alloc(0) });
+    const whole = await source.read('big.bin', big.length);
+    assert.ok(whole.ok && whole.bytes.equals(big));
+    // Reading stops one byte past the limit, not at the end of the file.
+    assert.deepEqual(await source.read('big.bin', 1024 * 1024 + 10), { ok: false, reason: 'too_large', readBytes: 1024 * 1024 + 11 });
+  });
+
+  test('read refuses what open refuses: missing items, folders, dotted keys and links that leave the folder', async () => {
+    await put('docs/article.md', '# Title');
+    await put('real/one.txt', '1');
+    await writeFile(path.join(base, 'outside.txt'), 'secret');
+    await symlink(path.join(root, 'real', 'one.txt'), path.join(root, 'link-file.txt'));
+    await symlink(path.join(root, 'real'), path.join(root, 'link-dir'));
+    await symlink(path.join(base, 'outside.txt'), path.join(root, 'out-file.txt'));
+    await symlink(path.join(base, 'outside.txt'), path.join(root, 'real', 'out-file.txt'));
+    const source = new LocalItemSource(root);
+
+    assert.deepEqual(await source.read('link-file.txt', 10), { ok: true, bytes: Buffer.from('1') });
+    assert.deepEqual(await source.read('link-dir/one.txt', 10), { ok: true, bytes: Buffer.from('1') });
+    await assert.rejects(source.read('out-file.txt', 10), /leads outside/);
+    await assert.rejects(source.read('real/out-file.txt', 10), /leads outside/);
+    await assert.rejects(source.read('docs/missing.md', 10), StorageNotFoundError);
+    await assert.rejects(source.read('missing.md', 10), StorageNotFoundError);
+    await assert.rejects(source.read('docs', 10), StorageNotFoundError);
+    for (const key of ['../outside.txt', 'docs/../../x', '/etc/passwd', '.hidden', 'docs//article.md', '']) {
+      await assert.rejects(source.read(key, 10), /not an item key/, key);
+    }
+  });
+
   test('the version changes when a file changes and stays equal otherwise', async () => {
     await put('item.txt', 'first');
     const source = new LocalItemSource(root);
@@ -146,6 +188,7 @@ describe('local item source', () => {
     assert.deepEqual(await keysOf(images), ['photos/cat.PNG', 'photos/dog.jpeg']);
     assert.equal(images.describe(), `local folder ${root} (suffixes .png .jpg .jpeg .gif .webp, at most 1000 bytes)`);
     assert.equal((await buffer(await images.open('photos/cat.PNG'))).toString(), 'png');
+    assert.deepEqual(await images.read('photos/cat.PNG', 10), { ok: true, bytes: Buffer.from('png') });
 
     const everything = createItemSource({ type: 'local', path: root }, noS3);
     assert.equal((await keysOf(everything)).length, 5);
