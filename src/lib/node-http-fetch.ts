@@ -4,6 +4,7 @@ import https from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
+import { uploadedFile, readUploadedFile, type UploadedFile } from './uploaded-file.js';
 import { uploadProgress } from './upload-progress.js';
 
 /**
@@ -40,10 +41,14 @@ interface BodySource {
 
 const escapeFormName = (name: string): string => name.replace(/\n/g, '%0A').replace(/\r/g, '%0D').replace(/"/g, '%22');
 
-/** multipart/form-data with a known length; Blobs (file-backed ones too) are streamed, never read whole. */
+/**
+ * multipart/form-data with a known length; Blobs (file-backed ones too) are streamed, never read whole.
+ * The part of the file an upload names (uploadedFile) is read from its path, in larger chunks than a Blob's.
+ */
 function multipartSource(form: FormData): BodySource {
   const boundary = `----batchline${randomBytes(12).toString('hex')}`;
-  const parts: Array<Buffer | Blob> = [];
+  const parts: Array<Buffer | Blob | UploadedFile> = [];
+  const stored = uploadedFile.getStore();
   form.forEach((value, name) => {
     if (typeof value === 'string') {
       const text = value.replace(/\r(?!\n)|(?<!\r)\n/g, '\r\n');
@@ -54,7 +59,7 @@ function multipartSource(form: FormData): BodySource {
           `--${boundary}\r\nContent-Disposition: form-data; name="${escapeFormName(name)}"; filename="${escapeFormName(value.name)}"\r\n` +
             `Content-Type: ${value.type === '' ? 'application/octet-stream' : value.type}\r\n\r\n`,
         ),
-        value,
+        stored !== undefined && value.name === stored.name && value.size === stored.size ? stored : value,
         Buffer.from('\r\n'),
       );
     }
@@ -64,7 +69,8 @@ function multipartSource(form: FormData): BodySource {
   async function* chunks(): AsyncGenerator<Uint8Array> {
     for (const part of parts) {
       if (Buffer.isBuffer(part)) yield part;
-      else yield* part.stream();
+      else if (part instanceof Blob) yield* part.stream();
+      else yield* readUploadedFile(part);
     }
   }
   return {

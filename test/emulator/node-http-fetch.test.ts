@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream } from 'node:fs';
+import { appendFileSync, createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -95,6 +95,24 @@ describe('nodeHttpFetch and uploadBatchFile with the SDK', () => {
       assert.equal(createHash('sha256').update(Buffer.from(await response.arrayBuffer())).digest('hex'), await sha256OfFile(path));
     } finally {
       kit.emulator.faults.operations = null;
+    }
+  });
+
+  it('fails an upload whose file changes during the attempt instead of sending a mix', async () => {
+    // Grown once the multipart header is sent (before the file is opened), and once its first chunks are.
+    for (const afterBytes of [0, 300 * 1024]) {
+      const path = join(kit.dir, `changing-${afterBytes}.jsonl`);
+      await writeBigJsonl(path, 2);
+      let appended = false;
+      const onProgress = (sent: number): void => {
+        if (appended || sent <= afterBytes) return;
+        appended = true;
+        appendFileSync(path, '{"custom_id":"late"}\n');
+      };
+      const before = (await kit.client.files.list()).data.length;
+      await assert.rejects(uploadBatchFile(kit.client, path, 'changing.jsonl', { maxRetries: 0, onProgress }), OpenAI.APIConnectionError, `grown after ${afterBytes} bytes`);
+      assert.ok(appended);
+      assert.equal((await kit.client.files.list()).data.length, before, 'no file was stored');
     }
   });
 
