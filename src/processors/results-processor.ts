@@ -79,9 +79,9 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
             const raw = bytes.toString('utf8');
             const line = JSON.parse(raw) as BatchOutputLine;
             if (typeof line.custom_id !== 'string') continue;
-            const request = index.claim(line.custom_id);
-            if (request === undefined) continue;
-            const result = toResultLine(run, line, request.item);
+            const item = index.claim(line.custom_id);
+            if (item === undefined) continue;
+            const result = toResultLine(run, line, item);
             emit(result, mode.kind === 'transient' && isTransientFailure(result), result.response === null ? null : responseText(raw, bytes, line));
           }
           await results.drained();
@@ -98,10 +98,10 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
         for (const raw of batch) {
           lineNumber += 1;
           const customId = (JSON.parse(raw) as { custom_id: string }).custom_id;
-          const request = index.claim(customId);
-          if (request === undefined) continue;
+          const item = index.claim(customId);
+          if (item === undefined) continue;
           const named = lineErrors.get(lineNumber);
-          const result = errorResultLine(customId, request.item, named ?? unansweredReason(shard));
+          const result = errorResultLine(customId, item, named ?? unansweredReason(shard));
           const retryable =
             mode.kind === 'token-wait' || (mode.kind === 'validation' && named === undefined) || (mode.kind === 'transient' && isTransientFailure(result));
           emit(result, retryable, null);
@@ -163,8 +163,8 @@ async function loadManifest(deps: Deps, run: RunRecord, shard: number): Promise<
   if (run.input_kind !== 'items') return items;
   for await (const batch of readLineBatches(await deps.storage.get(storageKeys.shardManifest(run.id, shard)))) {
     for (const raw of batch) {
-      const { customId, item } = decodeManifestLine(raw);
-      items.addItem(customId, item);
+      const { customId, itemJson } = decodeManifestLine(raw);
+      items.addItem(customId, itemJson);
     }
   }
   return items;

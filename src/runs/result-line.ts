@@ -35,7 +35,13 @@ export const errorResultLine = (customId: string, item: unknown, error: { code: 
 
 export const isSuccess = (line: ResultLine): boolean => line.error === null && line.status_code !== null && line.status_code < 300;
 
-const json = (value: unknown): string => (value instanceof RawJson ? value.text : (JSON.stringify(value) ?? 'null'));
+/** JSON.stringify's text for the value; nulls, numbers and stored JSON without a call into it (several per line). */
+function json(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
+  if (value instanceof RawJson) return value.text;
+  return JSON.stringify(value) ?? 'null';
+}
 
 /** The line's text before its response and after it: the response is the bulk of a line, and may be spliced in as it came. */
 const headOf = (line: ResultLine): string =>

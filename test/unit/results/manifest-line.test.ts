@@ -8,8 +8,8 @@ describe('manifest lines', () => {
     for (const item of items) {
       const decoded = decodeManifestLine(encodeManifestLine('c-1', item));
       assert.equal(decoded.customId, 'c-1');
-      assert.equal(decoded.item.text, JSON.stringify(item));
-      assert.deepEqual(JSON.parse(decoded.item.text), item);
+      assert.equal(decoded.itemJson, JSON.stringify(item));
+      assert.deepEqual(JSON.parse(decoded.itemJson), item);
     }
   });
 
@@ -17,15 +17,15 @@ describe('manifest lines', () => {
     for (const customId of ['a"b', 'back\\slash', 'tab\there', 'x","item":1', 'ü-☕', '']) {
       const decoded = decodeManifestLine(encodeManifestLine(customId, { n: 1 }));
       assert.equal(decoded.customId, customId);
-      assert.deepEqual(JSON.parse(decoded.item.text), { n: 1 });
+      assert.deepEqual(JSON.parse(decoded.itemJson), { n: 1 });
     }
   });
 
   test('an absent item reads as null; a line of another shape is parsed; a broken line throws', () => {
-    assert.equal(decodeManifestLine(encodeManifestLine('c-2', undefined)).item.text, 'null');
+    assert.equal(decodeManifestLine(encodeManifestLine('c-2', undefined)).itemJson, 'null');
     const spaced = decodeManifestLine('{ "item": {"k": 1}, "custom_id": "c-3" }');
     assert.equal(spaced.customId, 'c-3');
-    assert.equal(spaced.item.text, '{"k":1}');
+    assert.equal(spaced.itemJson, '{"k":1}');
     assert.throws(() => decodeManifestLine('{"custom_id":"c-4","item":'), SyntaxError);
   });
 });
