@@ -317,7 +317,7 @@ async function main(): Promise<void> {
 
     if (shouldWrite) {
       const body = [
-        `Input: ${(inputBytes / MiB).toFixed(1)} MiB, ${REQUESTS.toLocaleString('en-US')} chat requests, uploaded with \`uploadBatchFile\` (a file-backed Blob) ` +
+        `Input: ${(inputBytes / MiB).toFixed(1)} MiB, ${REQUESTS.toLocaleString('en-US')} chat requests, uploaded with \`uploadBatchFile\` (the file read from its path in 256 KB chunks) ` +
           `through \`new OpenAI({ fetch: nodeHttpFetch })\`. Output: ${(outputBytes / MiB).toFixed(1)} MiB, downloaded with \`files.content\` and read ` +
           'line by line (readline + JSON.parse). The emulator ran in a child process with timing 0; RSS was sampled every 5 ms in each process.',
         '',
