@@ -2,7 +2,7 @@ import { isAscii } from 'node:buffer';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Deps } from '../deps.js';
-import { readByteLineBatches, readLineBatches, readLines } from '../lib/jsonl.js';
+import { readByteLineBatches, readLineBatches } from '../lib/jsonl.js';
 import { parseOutputForRun } from '../runs/parse-output-for-run.js';
 import { encodedResultLine, errorResultLine, isSuccess, type ResultLine } from '../runs/result-line.js';
 import { decodeManifestLine } from '../runs/manifest-line.js';
@@ -240,8 +240,9 @@ async function learnTokenLimit(deps: Deps, shard: ShardRecord): Promise<void> {
 async function writeNextGeneration(deps: Deps, ref: { runId: string; shard: number; generation: number }, retry: ReadonlySet<string>): Promise<void> {
   const next = new StoredLinesWriter(deps.storage, storageKeys.shardRequests(ref.runId, ref.shard, ref.generation + 1));
   try {
-    for await (const raw of readLines(await deps.storage.get(storageKeys.shardRequests(ref.runId, ref.shard, ref.generation)))) {
-      if (retry.has((JSON.parse(raw) as { custom_id: string }).custom_id)) await next.write(raw);
+    for await (const batch of readLineBatches(await deps.storage.get(storageKeys.shardRequests(ref.runId, ref.shard, ref.generation)))) {
+      for (const raw of batch) if (retry.has((JSON.parse(raw) as { custom_id: string }).custom_id)) next.append(raw);
+      await next.drained();
     }
     await next.close();
   } finally {

@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import type { BoundedRead } from '../../lib/read-bounded.js';
 import type { ItemSource, SourceObject } from './item-source.js';
 
@@ -48,10 +47,6 @@ export class FilteredItemSource implements ItemSource {
       objects = objects.filter((object) => this.matchesContentType(object.contentType));
       if (objects.length > 0) yield objects;
     }
-  }
-
-  open(key: string): Promise<Readable> {
-    return this.inner.open(key);
   }
 
   read(key: string, maxBytes: number): Promise<BoundedRead> {

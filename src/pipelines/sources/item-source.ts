@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import type { BoundedRead } from '../../lib/read-bounded.js';
 
 /** One candidate item as a source lists it. */
@@ -24,13 +23,10 @@ export interface ItemSource {
   describe(): string;
   /** The items, a page at a time, in key order; pages arrive as the listing proceeds. */
   listPages(): AsyncIterable<SourceObject[]>;
-  /** Streams one item's bytes; StorageNotFoundError when it has gone since the listing. */
-  open(key: string): Promise<Readable>;
   /**
    * One item's bytes, whole, or too_large as soon as more than maxBytes have
-   * been read; StorageNotFoundError as for open. What a build reads items
-   * through: a local file takes fewer trips through the thread pool this way
-   * than as a stream.
+   * been read (an oversized object costs at most that much memory);
+   * StorageNotFoundError when it has gone since the listing.
    */
   read(key: string, maxBytes: number): Promise<BoundedRead>;
 }

@@ -1,7 +1,6 @@
 import { close as closeFd, constants, open as openFd, read as readFd, type Dirent, type Stats } from 'node:fs';
-import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import type { BoundedRead } from '../../lib/read-bounded.js';
 import { StorageNotFoundError } from '../../storage/object-storage.js';
 import type { ItemSource, SourceObject } from './item-source.js';
@@ -50,28 +49,6 @@ export class LocalItemSource implements ItemSource {
     if (page.length > 0) yield page;
   }
 
-  async open(key: string): Promise<Readable> {
-    const segments = this.segmentsOf(key);
-    const root = await this.realRoot();
-    const handle = (segments.length === 1 ? await openUnlessLink(path.join(root, key), key, openHandle) : null) ?? (await open(await this.resolvedPath(root, segments, key), 'r'));
-    let size: number;
-    try {
-      const stats = await handle.stat();
-      if (!stats.isFile()) throw new StorageNotFoundError(key);
-      size = stats.size;
-    } catch (error) {
-      await handle.close();
-      throw error;
-    }
-    if (size === 0) {
-      await handle.close();
-      return Readable.from([], { objectMode: false });
-    }
-    // The bytes the file has when opened, in chunks of its size: a typical item arrives in one read, and the
-    // stream stops there instead of reading again to find the end (each read is a trip through the thread pool).
-    return handle.createReadStream({ start: 0, end: size - 1, highWaterMark: Math.min(size, MAX_CHUNK_BYTES) });
-  }
-
   /**
    * The item's bytes through a bare file descriptor: open, one read per
    * megabyte, close. A build reads thousands of ~50 KB images, and each went
@@ -85,7 +62,7 @@ export class LocalItemSource implements ItemSource {
   async read(key: string, maxBytes: number): Promise<BoundedRead> {
     const segments = this.segmentsOf(key);
     const root = await this.realRoot();
-    const fd = (segments.length === 1 ? await openUnlessLink(path.join(root, key), key, openFdAsync) : null) ?? (await openFdAsync(await this.resolvedPath(root, segments, key), constants.O_RDONLY));
+    const fd = (segments.length === 1 ? await openUnlessLink(path.join(root, key), key) : null) ?? (await openFdAsync(await this.resolvedPath(root, segments, key), constants.O_RDONLY));
     try {
       return await readFdBounded(fd, maxBytes);
     } catch (error) {
@@ -196,7 +173,7 @@ export class LocalItemSource implements ItemSource {
   }
 }
 
-/** The largest read chunk: a large item still streams, so one that grew huge is never read whole. */
+/** The largest single read: an item over it is read in several, and one over the caller's limit is never read whole. */
 const MAX_CHUNK_BYTES = 1024 * 1024;
 
 /**
@@ -205,19 +182,17 @@ const MAX_CHUNK_BYTES = 1024 * 1024;
  * root. null for a symlink (or where the flag does not exist): the caller
  * resolves the link and checks where it leads.
  */
-async function openUnlessLink<T>(file: string, key: string, openWith: (file: string, flags: number) => Promise<T>): Promise<T | null> {
+async function openUnlessLink(file: string, key: string): Promise<number | null> {
   const noFollow = constants.O_NOFOLLOW as number | undefined;
   if (noFollow === undefined) return null;
   try {
-    return await openWith(file, constants.O_RDONLY | noFollow);
+    return await openFdAsync(file, constants.O_RDONLY | noFollow);
   } catch (error) {
     if (error instanceof Error && 'code' in error && error.code === 'ELOOP') return null;
     if (isMissing(error)) throw new StorageNotFoundError(key);
     throw error;
   }
 }
-
-const openHandle = (file: string, flags: number): Promise<FileHandle> => open(file, flags);
 
 const openFdAsync = (file: string, flags: number): Promise<number> =>
   new Promise((resolve, reject) => {

@@ -44,7 +44,12 @@ export class S3ItemSource implements ItemSource {
     } while (continuationToken !== undefined);
   }
 
-  async open(key: string): Promise<Readable> {
+  async read(key: string, maxBytes: number): Promise<BoundedRead> {
+    return readBounded(await this.stream(key), maxBytes);
+  }
+
+  /** The object's body as the SDK streams it. */
+  private async stream(key: string): Promise<Readable> {
     // Keys come back from a ledger; one outside the prefix means a mix-up, not an item.
     if (!key.startsWith(this.prefix)) throw new Error(`key ${JSON.stringify(key)} is outside ${this.describe()}`);
     try {
@@ -56,10 +61,6 @@ export class S3ItemSource implements ItemSource {
       if (isS3NotFound(error)) throw new StorageNotFoundError(key);
       throw error;
     }
-  }
-
-  async read(key: string, maxBytes: number): Promise<BoundedRead> {
-    return readBounded(await this.open(key), maxBytes);
   }
 
   /**

@@ -4,14 +4,10 @@ import { imageUrlForItem } from './item-image.js';
 import { itemFailure, type ItemError, type ItemOutcome } from './item-error.js';
 import { renderPlaceholders } from './render-placeholders.js';
 import type { TemplateDefinition } from './template-definition.js';
-import { readBounded } from '../../lib/read-bounded.js';
-import type { OpenObject, ReadObject, TemplateItem } from './template-item.js';
+import type { ReadObject, TemplateItem } from './template-item.js';
 
-/** How a source item's object is read (needed for items that name a `key`): readObject when given, else openObject. */
 export interface BuildRequestContext {
-  /** Streams a source item's object; read through readBounded. */
-  openObject?: OpenObject;
-  /** Reads a source item's object whole (ItemSource.read). */
+  /** Reads a source item's object whole (ItemSource.read); needed for items that name a `key`. */
   readObject?: ReadObject;
 }
 
@@ -44,16 +40,10 @@ export const buildRequestBody = async (
   return built.ok ? { ok: true, ...built.value } : built;
 };
 
-const readObjectOf = (ctx: BuildRequestContext): ReadObject | undefined => {
-  if (ctx.readObject !== undefined) return ctx.readObject;
-  const { openObject } = ctx;
-  return openObject === undefined ? undefined : async (key, maxBytes) => readBounded(await openObject(key), maxBytes);
-};
-
 const bodyFor = async (template: TemplateDefinition, item: TemplateItem, ctx: BuildRequestContext): Promise<ItemOutcome<BuiltBody>> => {
   switch (template.type) {
     case 'image-moderation': {
-      const url = await imageUrlForItem(template, item, readObjectOf(ctx));
+      const url = await imageUrlForItem(template, item, ctx.readObject);
       if (!url.ok) return url;
       const content = [
         { type: 'text', text: template.prompt },
@@ -70,7 +60,7 @@ const bodyFor = async (template: TemplateDefinition, item: TemplateItem, ctx: Bu
       );
     }
     case 'summarize': {
-      const article = await articleTextForItem(template, item, readObjectOf(ctx));
+      const article = await articleTextForItem(template, item, ctx.readObject);
       if (!article.ok) return article;
       return ok({
         ...template.body,

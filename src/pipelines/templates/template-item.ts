@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import type { BoundedRead } from '../../lib/read-bounded.js';
 
 /**
@@ -7,9 +6,6 @@ import type { BoundedRead } from '../../lib/read-bounded.js';
  * (`{ key, version, size }`, whose bytes are read through `readObject`).
  */
 export type TemplateItem = Readonly<Record<string, unknown>>;
-
-/** Streams a source object's bytes; rejects when the object cannot be opened. */
-export type OpenObject = (key: string) => Promise<Readable>;
 
 /**
  * A source object's bytes, whole, unless there are more than maxBytes of

@@ -1,6 +1,5 @@
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
-import { buffer } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
 import { createItemSource } from '../../../src/pipelines/sources/create-item-source.js';
 import type { ItemSource, SourceObject } from '../../../src/pipelines/sources/item-source.js';
@@ -75,9 +74,10 @@ describe('S3 item source against s3rver', () => {
     assert.match(a.lastModified, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
     assert.equal(a.contentType, undefined);
 
-    assert.equal((await buffer(await source.open('meta/sub/b.txt'))).toString(), 'bravo!');
-    await assert.rejects(source.open('meta/gone.txt'), StorageNotFoundError);
-    await assert.rejects(source.open('elsewhere/a.txt'), /outside s3:\/\/uploads\/meta\//);
+    assert.deepEqual(await source.read('meta/sub/b.txt', 6), { ok: true, bytes: Buffer.from('bravo!') });
+    assert.deepEqual(await source.read('meta/sub/b.txt', 5), { ok: false, reason: 'too_large', readBytes: 6 });
+    await assert.rejects(source.read('meta/gone.txt', 10), StorageNotFoundError);
+    await assert.rejects(source.read('elsewhere/a.txt', 10), /outside s3:\/\/uploads\/meta\//);
   });
 
   test('the version changes with the content and stays put without a change', async () => {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { FilteredItemSource } from '../../../src/pipelines/sources/filtered-item-source.js';
 import type { ItemSource, SourceObject } from '../../../src/pipelines/sources/item-source.js';
@@ -18,7 +17,6 @@ function fakeSource(pages: SourceObject[][]): ItemSource {
     async *listPages() {
       yield* pages;
     },
-    open: async (key) => Readable.from([key]),
     read: async (key) => ({ ok: true, bytes: Buffer.from(key) }),
   };
 }

@@ -7,7 +7,16 @@ import { buildRequestBody, type BuildRequestResult } from '../../../src/pipeline
 import { MAX_ARTICLE_BYTES } from '../../../src/pipelines/templates/article-text.js';
 import type { ItemErrorCode } from '../../../src/pipelines/templates/item-error.js';
 import { SEED_MODERATION_PROMPT, templateDefinitionSchema, type TemplateDefinition } from '../../../src/pipelines/templates/template-definition.js';
-import type { OpenObject } from '../../../src/pipelines/templates/template-item.js';
+import { readBounded } from '../../../src/lib/read-bounded.js';
+import type { ReadObject } from '../../../src/pipelines/templates/template-item.js';
+
+/** Streams a test object's bytes, as a source's open does. */
+type OpenObject = (key: string) => Promise<Readable>;
+/** Reads through a stream the way the S3 source does (readBounded), so the bound is tested on real streams. */
+const reading =
+  (open: OpenObject): ReadObject =>
+  async (key, maxBytes) =>
+    readBounded(await open(key), maxBytes);
 
 const fixturesDir = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 const fixture = (path: string): Buffer => readFileSync(`${fixturesDir}${path}`);
@@ -48,7 +57,7 @@ const imageUrlOf = (requestBody: Record<string, unknown>): string => {
 describe('buildRequestBody: image-moderation', () => {
   it('builds the seed chat-completions body from a stored image', async () => {
     const png = fixture('images/sunset.png');
-    const result = await buildRequestBody(moderation, { key: 'images/sunset.png', version: 'v1', size: png.length }, { openObject: openFixture });
+    const result = await buildRequestBody(moderation, { key: 'images/sunset.png', version: 'v1', size: png.length }, { readObject: reading(openFixture) });
     assert.deepEqual(body(result), {
       model: 'gpt-4o-mini',
       messages: [
@@ -66,7 +75,7 @@ describe('buildRequestBody: image-moderation', () => {
   it('sends every sample image with its sniffed type, markers intact', async () => {
     const types: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp' };
     for (const name of ['sunset.png', 'poster.png', 'harbour.jpg', 'mosaic.jpg', 'stripes.gif', 'badge.gif', 'checkers.webp', 'rings.webp']) {
-      const url = imageUrlOf(body(await buildRequestBody(moderation, { key: `images/${name}` }, { openObject: openFixture })));
+      const url = imageUrlOf(body(await buildRequestBody(moderation, { key: `images/${name}` }, { readObject: reading(openFixture) })));
       const [, type, base64] = /^data:([^;]+);base64,(.*)$/.exec(url) ?? [];
       assert.equal(type, types[name.split('.')[1] ?? ''], name);
       assert.deepEqual(Buffer.from(base64 ?? '', 'base64'), fixture(`images/${name}`), name);
@@ -75,15 +84,15 @@ describe('buildRequestBody: image-moderation', () => {
 
   it('trusts the bytes, not the name', async () => {
     const jpeg = fixture('images/harbour.jpg');
-    const url = imageUrlOf(body(await buildRequestBody(moderation, { key: 'upload.png' }, { openObject: openFrom({ 'upload.png': jpeg }) })));
+    const url = imageUrlOf(body(await buildRequestBody(moderation, { key: 'upload.png' }, { readObject: reading(openFrom({ 'upload.png': jpeg })) })));
     assert.ok(url.startsWith('data:image/jpeg;base64,'));
-    failsWith(await buildRequestBody(moderation, { key: 'bad-images/not-really.png' }, { openObject: openFixture }), 'not_an_image', /not-really\.png/);
-    failsWith(await buildRequestBody(moderation, { key: 'empty.png' }, { openObject: openFrom({ 'empty.png': '' }) }), 'not_an_image');
+    failsWith(await buildRequestBody(moderation, { key: 'bad-images/not-really.png' }, { readObject: reading(openFixture) }), 'not_an_image', /not-really\.png/);
+    failsWith(await buildRequestBody(moderation, { key: 'empty.png' }, { readObject: reading(openFrom({ 'empty.png': '' })) }), 'not_an_image');
   });
 
   it('passes detail, max_tokens and body extras; the template\'s own fields win over extras', async () => {
     const t = template({ type: 'image-moderation', model: 'gpt-4o', detail: 'high', prompt: 'Is this a cat?', max_tokens: 30, body: { temperature: 0, max_tokens: 999, seed: 7 } });
-    const result = body(await buildRequestBody(t, { key: 'images/badge.gif' }, { openObject: openFixture }));
+    const result = body(await buildRequestBody(t, { key: 'images/badge.gif' }, { readObject: reading(openFixture) }));
     assert.equal(result.model, 'gpt-4o');
     assert.equal(result.max_tokens, 30);
     assert.equal(result.temperature, 0);
@@ -100,7 +109,7 @@ describe('buildRequestBody: image-moderation', () => {
       return openFixture(key);
     };
     const t = template({ type: 'image-moderation', max_image_bytes: 1000 });
-    failsWith(await buildRequestBody(t, { key: 'images/sunset.png', size: 7522 }, { openObject }), 'image_too_large', /7522 bytes.*1000/);
+    failsWith(await buildRequestBody(t, { key: 'images/sunset.png', size: 7522 }, { readObject: reading(openObject) }), 'image_too_large', /7522 bytes.*1000/);
     assert.equal(opened, false);
   });
 
@@ -118,7 +127,7 @@ describe('buildRequestBody: image-moderation', () => {
     );
     const t = template({ type: 'image-moderation', max_image_bytes: 1024 * 1024 });
     // No size in the item: a listing may not know it, or may be wrong.
-    failsWith(await buildRequestBody(t, { key: 'huge.png' }, { openObject: async () => endless }), 'image_too_large');
+    failsWith(await buildRequestBody(t, { key: 'huge.png' }, { readObject: reading(async () => endless) }), 'image_too_large');
     assert.ok(chunksRead <= 20, `read ${chunksRead} chunks of 64 KiB for a 1 MiB limit`);
     assert.equal(endless.destroyed, true);
   });
@@ -126,19 +135,19 @@ describe('buildRequestBody: image-moderation', () => {
   it('accepts an image exactly at max_image_bytes', async () => {
     const png = fixture('images/meadow.png');
     const t = template({ type: 'image-moderation', max_image_bytes: png.length });
-    body(await buildRequestBody(t, { key: 'm.png', size: png.length }, { openObject: openFrom({ 'm.png': png }) }));
-    failsWith(await buildRequestBody(template({ type: 'image-moderation', max_image_bytes: png.length - 1 }), { key: 'm.png' }, { openObject: openFrom({ 'm.png': png }) }), 'image_too_large');
+    body(await buildRequestBody(t, { key: 'm.png', size: png.length }, { readObject: reading(openFrom({ 'm.png': png })) }));
+    failsWith(await buildRequestBody(template({ type: 'image-moderation', max_image_bytes: png.length - 1 }), { key: 'm.png' }, { readObject: reading(openFrom({ 'm.png': png })) }), 'image_too_large');
   });
 
   it('reports an object that cannot be opened or read as unreadable_item', async () => {
-    failsWith(await buildRequestBody(moderation, { key: 'gone.png' }, { openObject: openFrom({}) }), 'unreadable_item', /gone\.png.*not found/);
+    failsWith(await buildRequestBody(moderation, { key: 'gone.png' }, { readObject: reading(openFrom({})) }), 'unreadable_item', /gone\.png.*not found/);
     const broken: OpenObject = async () =>
       new Readable({
         read() {
           this.destroy(new Error('connection reset'));
         },
       });
-    failsWith(await buildRequestBody(moderation, { key: 'flaky.png' }, { openObject: broken }), 'unreadable_item', /connection reset/);
+    failsWith(await buildRequestBody(moderation, { key: 'flaky.png' }, { readObject: reading(broken) }), 'unreadable_item', /connection reset/);
     failsWith(await buildRequestBody(moderation, { key: 'images/sunset.png' }, {}), 'unreadable_item');
   });
 
@@ -201,7 +210,7 @@ describe('buildRequestBody: summarize', () => {
       const key = `articles/article-${String(n).padStart(3, '0')}.json`;
       const article = JSON.parse(fixture(key).toString('utf8')) as { id: string; text: string };
       const posted = body(await buildRequestBody(summarize, article, {}));
-      const stored = body(await buildRequestBody(summarize, { key }, { openObject: openFixture }));
+      const stored = body(await buildRequestBody(summarize, { key }, { readObject: reading(openFixture) }));
       assert.deepEqual(stored, posted, key);
       assert.equal((posted.messages as { content: string }[])[1]?.content, article.text);
     }
@@ -210,7 +219,7 @@ describe('buildRequestBody: summarize', () => {
   it('reads .txt and .md objects as text', async () => {
     const openObject = openFrom({ 'a.txt': 'Plain text.', 'notes/b.md': '# Title\n\nMarkdown.', 'c.MARKDOWN': 'Upper.' });
     for (const [key, text] of [['a.txt', 'Plain text.'], ['notes/b.md', '# Title\n\nMarkdown.'], ['c.MARKDOWN', 'Upper.']] as const) {
-      assert.equal((body(await buildRequestBody(summarize, { key }, { openObject })).messages as { content: string }[])[1]?.content, text, key);
+      assert.equal((body(await buildRequestBody(summarize, { key }, { readObject: reading(openObject) })).messages as { content: string }[])[1]?.content, text, key);
     }
   });
 
@@ -222,11 +231,11 @@ describe('buildRequestBody: summarize', () => {
       'body.json': JSON.stringify({ body: 'From body.' }),
       'none.json': JSON.stringify({ title: 'Nothing to read' }),
     });
-    const userText = async (key: string) => (body(await buildRequestBody(t, { key }, { openObject })).messages as { content: string }[])[1]?.content;
+    const userText = async (key: string) => (body(await buildRequestBody(t, { key }, { readObject: reading(openObject) })).messages as { content: string }[])[1]?.content;
     assert.equal(await userText('field.json'), 'From field.');
     assert.equal(await userText('content.json'), 'From content.');
     assert.equal(await userText('body.json'), 'From body.');
-    failsWith(await buildRequestBody(t, { key: 'none.json' }, { openObject }), 'missing_field', /article.*content.*body/);
+    failsWith(await buildRequestBody(t, { key: 'none.json' }, { readObject: reading(openObject) }), 'missing_field', /article.*content.*body/);
   });
 
   it('reports each kind of unusable article with its own code', async () => {
@@ -238,15 +247,15 @@ describe('buildRequestBody: summarize', () => {
       'blank.md': '  \n\t ',
       'doc.pdf': '%PDF-1.7',
     });
-    failsWith(await buildRequestBody(summarize, { key: 'bad.json' }, { openObject }), 'invalid_item', /JSON/);
-    failsWith(await buildRequestBody(summarize, { key: 'list.json' }, { openObject }), 'invalid_item', /object/);
-    failsWith(await buildRequestBody(summarize, { key: 'number.json' }, { openObject }), 'invalid_item', /number/);
-    failsWith(await buildRequestBody(summarize, { key: 'latin1.txt' }, { openObject }), 'invalid_item', /UTF-8/);
-    failsWith(await buildRequestBody(summarize, { key: 'blank.md' }, { openObject }), 'empty_item');
-    failsWith(await buildRequestBody(summarize, { key: 'doc.pdf' }, { openObject }), 'unsupported_item', /\.pdf|\.txt/);
-    failsWith(await buildRequestBody(summarize, { key: 'gone.txt' }, { openObject }), 'unreadable_item');
-    failsWith(await buildRequestBody(summarize, { key: 'huge.txt', size: MAX_ARTICLE_BYTES + 1 }, { openObject }), 'item_too_large');
-    failsWith(await buildRequestBody(summarize, { key: 'huge.txt' }, { openObject: async () => Readable.from([Buffer.alloc(MAX_ARTICLE_BYTES + 1, 0x61)]) }), 'item_too_large');
+    failsWith(await buildRequestBody(summarize, { key: 'bad.json' }, { readObject: reading(openObject) }), 'invalid_item', /JSON/);
+    failsWith(await buildRequestBody(summarize, { key: 'list.json' }, { readObject: reading(openObject) }), 'invalid_item', /object/);
+    failsWith(await buildRequestBody(summarize, { key: 'number.json' }, { readObject: reading(openObject) }), 'invalid_item', /number/);
+    failsWith(await buildRequestBody(summarize, { key: 'latin1.txt' }, { readObject: reading(openObject) }), 'invalid_item', /UTF-8/);
+    failsWith(await buildRequestBody(summarize, { key: 'blank.md' }, { readObject: reading(openObject) }), 'empty_item');
+    failsWith(await buildRequestBody(summarize, { key: 'doc.pdf' }, { readObject: reading(openObject) }), 'unsupported_item', /\.pdf|\.txt/);
+    failsWith(await buildRequestBody(summarize, { key: 'gone.txt' }, { readObject: reading(openObject) }), 'unreadable_item');
+    failsWith(await buildRequestBody(summarize, { key: 'huge.txt', size: MAX_ARTICLE_BYTES + 1 }, { readObject: reading(openObject) }), 'item_too_large');
+    failsWith(await buildRequestBody(summarize, { key: 'huge.txt' }, { readObject: reading(async () => Readable.from([Buffer.alloc(MAX_ARTICLE_BYTES + 1, 0x61)])) }), 'item_too_large');
   });
 
   it('reports a POSTed article without usable text', async () => {
