@@ -1,19 +1,15 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { LINE_CHUNK_BYTES, LineChunks } from './line-chunks.js';
 
 const NEWLINE = 0x0a;
-/**
- * Lines are copied into chunks of this size, and a chunk goes to the disk
- * when full. The chunks are reused once written: a build writes tens of
- * thousands of ~70 KB image lines, and a fresh buffer for each left the
- * process's memory allocator fragmented, so RSS grew with the run's length
- * although nothing was kept.
- */
-const CHUNK_BYTES = 256 * 1024;
 /** Chunks per writer, the one being filled included: at most 1 MB waits for the disk before a write waits. */
 const MAX_CHUNKS = 4;
 /**
- * Written chunks wait here for the next writer, whichever file it writes:
+ * Chunks are reused once written: a build writes tens of thousands of
+ * ~70 KB image lines, and a fresh buffer for each left the process's memory
+ * allocator fragmented, so RSS grew with the run's length although nothing
+ * was kept. Written chunks wait here for the next writer, whichever file it writes:
  * a build opens a new writer for every shard (two with the manifest), and
  * chunks of their own became old-generation garbage that V8 frees only at a
  * full collection, which a busy build rarely reaches, so 1–2 MB per shard
@@ -23,7 +19,7 @@ const MAX_CHUNKS = 4;
 const SPARE_CHUNKS = 16;
 const spareChunks: Buffer[] = [];
 
-const takeChunk = (): Buffer => spareChunks.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
+const takeChunk = (): Buffer => spareChunks.pop() ?? Buffer.allocUnsafe(LINE_CHUNK_BYTES);
 
 const giveBackChunk = (chunk: Buffer): void => {
   if (spareChunks.length < SPARE_CHUNKS) spareChunks.push(chunk);
@@ -43,8 +39,7 @@ export interface EncodedLine {
  */
 export class LineFileWriter {
   private readonly stream: WriteStream;
-  private chunk: Buffer | null = null;
-  private filled = 0;
+  private readonly chunks = new LineChunks(takeChunk, (bytes, chunk) => this.send(bytes, chunk));
   /** Chunks handed to the stream, oldest first; each settles once its bytes are on disk. */
   private readonly inFlight: Promise<void>[] = [];
   private failure: unknown = null;
@@ -68,22 +63,9 @@ export class LineFileWriter {
     const size = encoded.byteLength;
     this.lines += 1;
     this.bytes += size;
-    if (size > CHUNK_BYTES) {
-      // Rare (a very large image): the line gets a buffer of its own, after what is already queued.
-      this.sendChunk();
-      const own = Buffer.allocUnsafe(size);
-      encoded.writeTo(own, 0);
-      this.send(own, null);
-      await this.waitForRoom();
-      return;
-    }
-    if (this.filled + size > CHUNK_BYTES) this.sendChunk();
-    if (this.chunk === null) {
-      await this.waitForRoom();
-      this.chunk = takeChunk();
-    }
-    encoded.writeTo(this.chunk, this.filled);
-    this.filled += size;
+    this.chunks.append(encoded);
+    // At most MAX_CHUNKS chunks per writer: the ones on their way to the disk and the one being filled.
+    if (this.inFlight.length >= MAX_CHUNKS - 1) await this.waitForRoom();
   }
 
   /**
@@ -94,19 +76,11 @@ export class LineFileWriter {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    this.sendChunk();
+    this.chunks.flush();
     if (!this.stream.destroyed) this.stream.end();
     await Promise.allSettled(this.inFlight.splice(0));
     if (!this.stream.closed) await once(this.stream, 'close').catch(() => undefined);
     if (!this.failureThrown) this.throwIfFailed();
-  }
-
-  private sendChunk(): void {
-    const chunk = this.chunk;
-    if (chunk === null || this.filled === 0) return;
-    this.send(chunk.subarray(0, this.filled), chunk);
-    this.chunk = null;
-    this.filled = 0;
   }
 
   private send(bytes: Buffer, reusable: Buffer | null): void {

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
+import { LINE_CHUNK_BYTES, LineChunks } from '../lib/line-chunks.js';
 import { encodeLine, type EncodedLine } from '../lib/line-file-writer.js';
 import type { ObjectStorage } from './object-storage.js';
 
@@ -10,13 +11,11 @@ import type { ObjectStorage } from './object-storage.js';
  */
 const BUFFER_BYTES = 1024 * 1024;
 /**
- * Lines are encoded straight into chunks of this size, and a full chunk is
- * one write to the upload: one copy of each byte, no joined string to encode.
  * Chunks are not reused: the storage's upload may hold on to a chunk after
  * taking it (an S3 part being assembled), so only the garbage collector knows
  * when one is free.
  */
-const CHUNK_BYTES = 256 * 1024;
+const newChunk = (): Buffer => Buffer.allocUnsafe(LINE_CHUNK_BYTES);
 
 /**
  * Writes newline-terminated lines straight into a stored object, with
@@ -28,8 +27,7 @@ export class StoredLinesWriter {
   private readonly body = new PassThrough({ highWaterMark: BUFFER_BYTES });
   private readonly stored: Promise<void>;
   private settled = false;
-  private chunk: Buffer | null = null;
-  private filled = 0;
+  private readonly chunks = new LineChunks(newChunk, (bytes) => this.body.write(bytes));
   private failure: { error: unknown } | null = null;
   lines = 0;
 
@@ -56,21 +54,8 @@ export class StoredLinesWriter {
    * per line; it must await `drained` between batches to keep backpressure.
    */
   append(line: string | EncodedLine): void {
-    const encoded = typeof line === 'string' ? encodeLine(line) : line;
-    const size = encoded.byteLength;
     this.lines += 1;
-    if (size > CHUNK_BYTES) {
-      // A line longer than a chunk gets a buffer of its own, after what is already queued.
-      this.sendChunk();
-      const own = Buffer.allocUnsafe(size);
-      encoded.writeTo(own, 0);
-      this.body.write(own);
-      return;
-    }
-    if (this.chunk !== null && this.filled + size > CHUNK_BYTES) this.sendChunk();
-    this.chunk ??= Buffer.allocUnsafe(CHUNK_BYTES);
-    encoded.writeTo(this.chunk, this.filled);
-    this.filled += size;
+    this.chunks.append(typeof line === 'string' ? encodeLine(line) : line);
   }
 
   /** Waits until the upload has taken what it buffers beyond BUFFER_BYTES. */
@@ -82,18 +67,11 @@ export class StoredLinesWriter {
 
   /** Ends the object and waits until storage holds it whole. */
   async close(): Promise<void> {
-    this.sendChunk();
+    this.chunks.flush();
     await this.drained();
     this.settled = true;
     this.body.end();
     await this.stored;
-  }
-
-  private sendChunk(): void {
-    if (this.chunk === null || this.filled === 0) return;
-    this.body.write(this.chunk.subarray(0, this.filled));
-    this.chunk = null;
-    this.filled = 0;
   }
 
   /** Drops the object: the upload sees a broken source and stores nothing. Safe after close. */

@@ -22,7 +22,7 @@ interface Entry {
 export class LocalItemSource implements ItemSource {
   readonly root: string;
   /**
-   * The root's real path for `open`, resolved on first use and kept (a
+   * The root's real path for `read`, resolved on first use and kept (a
    * failure is not): a build opens thousands of items from one source, and
    * resolving the root again for each cost as much as resolving the item.
    */
