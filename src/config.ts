@@ -84,6 +84,8 @@ const envSchema = z.object({
   BATCHLINE_QUEUES: queuesSetting,
   /** Requests per shard, at most OpenAI's 50,000 per batch (unset: 50,000). */
   BATCHLINE_SHARD_MAX_REQUESTS: optionalInt(1, 50_000),
+  /** Threads a worker process parses and encodes batch output files on, beside its event loop (unset: 2; 0 on one core; 0: none). */
+  BATCHLINE_JOIN_THREADS: optionalInt(0, 16),
   /** Lets tests and the demo run on a Redis without persistence (a warning is logged). */
   BATCHLINE_ALLOW_EPHEMERAL_REDIS: z
     .enum(['0', '1', 'true', 'false'])

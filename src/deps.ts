@@ -11,6 +11,7 @@ import { ServiceMetrics } from './metrics/service-metrics.js';
 import { SlackNotifier } from './notify/slack-notifier.js';
 import { producerRedisOptions } from './queues/redis-connection.js';
 import { closeStageQueues, createStageQueues, type StageQueues } from './queues/stage-queues.js';
+import { createOutputJoinThreads, type OutputJoinThreads } from './runs/output-join-threads.js';
 import { RunLedger } from './runs/run-ledger.js';
 import { TokenBudget } from './runs/token-budget.js';
 import { createStorage } from './storage/create-storage.js';
@@ -37,6 +38,8 @@ export interface Deps {
   metrics: ServiceMetrics;
   /** A local folder for shard files on their way to storage and OpenAI. */
   workDir: string;
+  /** Where results joins parse and encode output files (threads start on a join's first need). */
+  outputJoinThreads: OutputJoinThreads;
   close(): Promise<void>;
 }
 
@@ -70,6 +73,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   });
   const workDir = overrides.workDir ?? path.join(tmpdir(), `batchline-work-${process.pid}`);
   await mkdir(workDir, { recursive: true });
+  const outputJoinThreads = createOutputJoinThreads(tuning.joinThreads);
   return {
     config,
     logger,
@@ -84,8 +88,10 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     tuning,
     metrics: new ServiceMetrics(redis, config.BATCHLINE_PREFIX, logger),
     workDir,
+    outputJoinThreads,
     async close() {
       await closeStageQueues(queues);
+      await outputJoinThreads.close();
       redis.disconnect();
       s3Client?.destroy();
     },

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Config } from './config.js';
 
 /**
@@ -26,6 +27,8 @@ export interface Tuning {
   tokenLimitMaxWaits: number;
   /** How long a shard waits before asking again for room in its model's enqueued-token budget. */
   tokenBudgetRecheckMs: number;
+  /** Threads a worker process's results joins parse and encode output files on; 0 joins on the event loop. */
+  joinThreads: number;
 }
 
 export const defaultTuning: Tuning = {
@@ -41,6 +44,9 @@ export const defaultTuning: Tuning = {
   tokenLimitWaitMs: 5 * 60_000,
   tokenLimitMaxWaits: 10,
   tokenBudgetRecheckMs: 60_000,
+  // One thread per core up to two: with two, a 50,000-line join took 0.33 s where one took 0.36 s and none 0.44 s
+  // (2-core machine, bench/RESULTS.md); more would only idle, as a join has four blocks in flight at most.
+  joinThreads: Math.min(2, availableParallelism() > 1 ? availableParallelism() : 0),
 };
 
 /** Fast timings for the demo and the test suites: the emulator answers in seconds or at once. */
@@ -54,10 +60,13 @@ export const quickTuning: Tuning = {
 };
 
 /** The timings an operator (or a test starting worker processes) may set through the environment; unset ones keep their default. */
-export function tuningFromConfig(config: Pick<Config, 'BATCHLINE_POLL_INITIAL_MS' | 'BATCHLINE_POLL_MAX_MS' | 'BATCHLINE_SHARD_MAX_REQUESTS'>): Partial<Tuning> {
+export function tuningFromConfig(
+  config: Pick<Config, 'BATCHLINE_POLL_INITIAL_MS' | 'BATCHLINE_POLL_MAX_MS' | 'BATCHLINE_SHARD_MAX_REQUESTS' | 'BATCHLINE_JOIN_THREADS'>,
+): Partial<Tuning> {
   const set: Partial<Tuning> = {};
   if (config.BATCHLINE_POLL_INITIAL_MS !== undefined) set.pollInitialMs = config.BATCHLINE_POLL_INITIAL_MS;
   if (config.BATCHLINE_POLL_MAX_MS !== undefined) set.pollMaxMs = config.BATCHLINE_POLL_MAX_MS;
   if (config.BATCHLINE_SHARD_MAX_REQUESTS !== undefined) set.shardMaxRequests = config.BATCHLINE_SHARD_MAX_REQUESTS;
+  if (config.BATCHLINE_JOIN_THREADS !== undefined) set.joinThreads = config.BATCHLINE_JOIN_THREADS;
   return set;
 }

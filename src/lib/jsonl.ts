@@ -64,28 +64,50 @@ const keepText: KeepLine<string> = (lines, bytes, start, end) => {
   lines.push(line);
 };
 
-const isJsonWhitespaceByte = (byte: number | undefined): boolean => byte === 0x20 || byte === 0x09 || byte === CARRIAGE_RETURN;
-
-/** Keeps a line's own bytes (a view, not a copy) unless they are all whitespace. */
-const keepBytes: KeepLine<Buffer> = (lines, bytes, start, end) => {
-  if (isJsonWhitespaceByte(bytes[start])) {
-    let at = start;
-    while (at < end && isJsonWhitespaceByte(bytes[at])) at += 1;
-    if (at === end) return;
-  }
-  lines.push(bytes.subarray(start, end));
-};
-
 /** The non-empty lines of a stream, decoded as UTF-8, a chunk's worth at a time (see splitLineBatches). */
 export const readLineBatches = (stream: Readable): AsyncIterable<string[]> => splitLineBatches(stream, keepText);
 
 /**
- * The non-empty lines of a stream as their bytes, a chunk's worth at a time:
- * for a caller that copies parts of a line onward as they are, without
- * decoding and encoding them again. Each line is a view of the chunk it
- * arrived in, valid as long as the caller holds it.
+ * The stream's bytes in blocks of whole lines, each at least `minBytes`
+ * (the last may be shorter) and ending just after a newline (the last maybe
+ * without one): for work that splits and parses a block elsewhere, such as
+ * in another thread. Each block is a copy with its own ArrayBuffer, so it
+ * can be transferred. A line longer than `minBytes` makes its block longer.
  */
-export const readByteLineBatches = (stream: Readable): AsyncIterable<Buffer[]> => splitLineBatches(stream, keepBytes);
+export async function* readLineBlocks(stream: Readable, minBytes: number): AsyncIterable<Buffer<ArrayBuffer>> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  const take = (length: number): Buffer<ArrayBuffer> => {
+    const block = Buffer.allocUnsafeSlow(length);
+    let filled = 0;
+    for (const part of parts) {
+      const used = Math.min(part.length, length - filled);
+      part.copy(block, filled, 0, used);
+      filled += used;
+    }
+    return block;
+  };
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      parts.push(bytes);
+      size += bytes.length;
+      if (size < minBytes) continue;
+      const lastNewline = bytes.lastIndexOf(NEWLINE);
+      if (lastNewline === -1) continue;
+      const blockLength = size - bytes.length + lastNewline + 1;
+      if (blockLength < minBytes) continue;
+      const block = take(blockLength);
+      const rest = bytes.subarray(lastNewline + 1);
+      parts = rest.length > 0 ? [rest] : [];
+      size = rest.length;
+      yield block;
+    }
+    if (size > 0) yield take(size);
+  } finally {
+    if (!stream.destroyed) stream.destroy();
+  }
+}
 
 /** Yields the non-empty lines of a stream one at a time (never the whole body). */
 export async function* readLines(stream: Readable): AsyncIterable<string> {

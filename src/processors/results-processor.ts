@@ -1,13 +1,12 @@
-import { isAscii } from 'node:buffer';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Deps } from '../deps.js';
-import { readByteLineBatches, readLineBatches } from '../lib/jsonl.js';
-import { parseOutputForRun } from '../runs/parse-output-for-run.js';
+import { readLineBatches, readLineBlocks } from '../lib/jsonl.js';
+import { encodeOutputBlock, OUTCOME_SUCCEEDED, OUTCOME_TRANSIENT, resultLineWithItem, type EncodedOutputBlock } from '../runs/output-block.js';
+import type { OutputReading } from '../runs/parse-output-for-run.js';
 import { encodedResultLine, errorResultLine, isSuccess, type ResultLine } from '../runs/result-line.js';
 import { decodeManifestLine } from '../runs/manifest-line.js';
 import { ShardJoinIndex } from '../runs/shard-join-index.js';
-import { rawResponseBody, type BatchOutputLine } from '../runs/raw-response-body.js';
 import { NO_BATCH_YET, type RunRecord, type ShardRecord } from '../runs/run-record.js';
 import { storageKeys } from '../runs/storage-keys.js';
 import { StoredLinesWriter } from '../storage/stored-lines-writer.js';
@@ -56,42 +55,61 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
     let succeeded = 0;
     let failed = 0;
     const progress = progressReporter(job, 'joining results', 'requests', shard.requests);
-    // Lines of one incoming chunk are joined synchronously and written with one await: per-line
-    // awaits cost as much as the join itself on a 50,000-line file. The line's request was claimed
-    // in the index before: it gets this line and no other.
-    const emit = (line: ResultLine, retryable: boolean, rawResponse: Uint8Array | string | null): void => {
+    // A batch of lines is joined synchronously and written with one await: per-line awaits cost as
+    // much as the join itself on a 50,000-line file. The line's request was claimed in the index
+    // before: it gets this line and no other.
+    const emit = (line: ResultLine, retryable: boolean): void => {
       if (retryable && !isSuccess(line)) retry.add(line.custom_id);
       else {
         if (isSuccess(line)) succeeded += 1;
         else failed += 1;
-        results.append(encodedResultLine(line, rawResponse));
+        results.append(encodedResultLine(line));
       }
     };
     try {
       await deps.tokenBudget.release(shard.model ?? '', budgetHolder(ref));
       await learnTokenLimit(deps, shard);
+      // A block's lines are claimed together, then joined: the claims' lookups into the index (50,000
+      // entries) run back to back instead of each between two lines' work that pushes the index out
+      // of the CPU's cache (a tenth of the join's time per file).
+      const joinBlock = (block: EncodedOutputBlock): void => {
+        const items = block.customIds.map((customId) => (customId === null ? undefined : index.claimItemJson(customId)));
+        for (let at = 0; at < items.length; at += 1) {
+          crashPoint('results:mid-download', deps.config);
+          const item = items[at];
+          if (item === undefined) continue;
+          const outcome = block.outcomes[at] as number;
+          if (mode.kind === 'transient' && (outcome & OUTCOME_TRANSIENT) !== 0) retry.add(block.customIds[at] as string);
+          else {
+            if ((outcome & OUTCOME_SUCCEEDED) !== 0) succeeded += 1;
+            else failed += 1;
+            results.append(resultLineWithItem(block, at, item));
+          }
+        }
+      };
+      const reading: OutputReading = { template: run.template, endpoint: run.endpoint };
       for (const fileId of [shard.output_file_id, shard.error_file_id]) {
         if (fileId === null) continue;
         const download = await (fileId === shard.output_file_id && outputDownload !== null ? outputDownload : downloadFile(deps, fileId));
-        for await (const batch of readByteLineBatches(download)) {
-          // A chunk's lines are parsed, then claimed, then joined, each step in a loop of its own: the
-          // claims' lookups into the index (50,000 entries) run together instead of each between two
-          // parses that push the index out of the CPU's cache (a tenth of the join's time per file).
-          const texts = batch.map((bytes) => bytes.toString('utf8'));
-          const lines = texts.map((raw) => JSON.parse(raw) as BatchOutputLine);
-          const items = lines.map((line) => (typeof line.custom_id === 'string' ? index.claim(line.custom_id) : undefined));
-          for (let at = 0; at < lines.length; at += 1) {
-            crashPoint('results:mid-download', deps.config);
-            const item = items[at];
-            if (item === undefined) continue;
-            const line = lines[at] as BatchOutputLine;
-            const result = toResultLine(run, line, item);
-            const rawResponse = result.response === null ? null : responseText(texts[at] as string, batch[at] as Buffer, line);
-            emit(result, mode.kind === 'transient' && isTransientFailure(result), rawResponse);
-          }
+        // Parsing and encoding the lines is most of the join's work: blocks of the file go to the join
+        // threads while the download goes on, and come back in order. A file of one block (small
+        // runs) is encoded here, without the trip.
+        const encoding: Array<Promise<EncodedOutputBlock>> = [];
+        const joinNext = async (): Promise<void> => {
+          joinBlock(await (encoding.shift() as Promise<EncodedOutputBlock>));
           await results.drained();
           await progress.report(index.answered);
+        };
+        let held: Buffer<ArrayBuffer> | null = null;
+        let sentAway = false;
+        for await (const block of readLineBlocks(download, OUTPUT_BLOCK_BYTES)) {
+          if (held !== null) encoding.push(encodeAway(deps, held, reading));
+          sentAway ||= held !== null;
+          held = block;
+          if (encoding.length >= MAX_BLOCKS_ENCODING) await joinNext();
         }
+        if (held !== null) encoding.push(sentAway ? encodeAway(deps, held, reading) : Promise.resolve(encodeOutputBlock(held, reading)));
+        while (encoding.length > 0) await joinNext();
       }
       // A completed batch whose files answered every request it counted needs no second pass over
       // the requests; any other end (expired, cancelled, failed, a short file) looks for the unanswered.
@@ -109,7 +127,7 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
           const result = errorResultLine(customId, item, named ?? unansweredReason(shard));
           const retryable =
             mode.kind === 'token-wait' || (mode.kind === 'validation' && named === undefined) || (mode.kind === 'transient' && isTransientFailure(result));
-          emit(result, retryable, null);
+          emit(result, retryable);
         }
         await results.drained();
         await progress.report(index.answered);
@@ -150,6 +168,20 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
   };
 }
 
+/** Blocks of an output file sent to the join threads at a time: about 64 KB each arrives from the download. */
+const OUTPUT_BLOCK_BYTES = 256 * 1024;
+/** Blocks being encoded at once, ahead of the one being joined: each thread has the next at hand. */
+const MAX_BLOCKS_ENCODING = 4;
+
+/** Encodes a block on a join thread (on the event loop when there are none); awaited in order by the caller. */
+function encodeAway(deps: Deps, block: Buffer<ArrayBuffer>, reading: OutputReading): Promise<EncodedOutputBlock> {
+  const encoded =
+    deps.tuning.joinThreads > 0 ? deps.outputJoinThreads.run({ block, reading }, [block.buffer]) : Promise.resolve().then(() => encodeOutputBlock(block, reading));
+  // A block after one that failed is never awaited: its own failure must not count as unhandled.
+  encoded.catch(() => undefined);
+  return encoded;
+}
+
 async function downloadFile(deps: Deps, fileId: string): Promise<Readable> {
   const response = await deps.openai.files.content(fileId);
   if (response.body === null) return Readable.from([]);
@@ -173,39 +205,6 @@ async function loadManifest(deps: Deps, run: RunRecord, shard: number): Promise<
     }
   }
   return items;
-}
-
-/**
- * The response body's text as it stands in the output line, when provably
- * exact (rawResponseBody), else null. For an ASCII line, where characters
- * and bytes coincide, as the line's own bytes: copied into the result line
- * without being encoded again.
- */
-function responseText(raw: string, bytes: Buffer, line: BatchOutputLine): Uint8Array | string | null {
-  const span = rawResponseBody(raw, line);
-  if (span === null) return null;
-  return isAscii(bytes) ? bytes.subarray(span.start, span.end) : raw.slice(span.start, span.end);
-}
-
-function toResultLine(run: RunRecord, line: BatchOutputLine, item: unknown): ResultLine {
-  const customId = line.custom_id as string;
-  const response = line.response ?? null;
-  if (response !== null && typeof response.status_code === 'number') {
-    const statusCode = response.status_code;
-    if (statusCode < 300 && (line.error === null || line.error === undefined)) {
-      return { custom_id: customId, item, status_code: statusCode, output: { ...parseOutputForRun(run, response.body) }, response: response.body ?? null, error: null };
-    }
-    const bodyError = (response.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-    return {
-      custom_id: customId,
-      item,
-      status_code: statusCode,
-      output: null,
-      response: response.body ?? null,
-      error: { code: String(bodyError?.code ?? `http_${statusCode}`), message: String(bodyError?.message ?? `the request failed with HTTP ${statusCode}`) },
-    };
-  }
-  return errorResultLine(customId, item, { code: String(line.error?.code ?? 'unknown_error'), message: String(line.error?.message ?? 'the batch returned no response for this request') });
 }
 
 /** Why requests the batch never answered have no result, from the batch's end state. */

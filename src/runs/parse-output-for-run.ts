@@ -19,7 +19,10 @@ const readerForEndpoint = (endpoint: string): TemplateDefinition | null => {
   }
 };
 
-export function parseOutputForRun(run: RunRecord, body: unknown): ParsedOutput {
+/** What reading a run's output needs of it: plain data, so a join thread can be handed it. */
+export type OutputReading = Pick<RunRecord, 'template' | 'endpoint'>;
+
+export function parseOutputForRun(run: OutputReading, body: unknown): ParsedOutput {
   const template = run.template ?? readerForEndpoint(run.endpoint);
   return template === null ? { text: null } : parseOutput(template, body);
 }

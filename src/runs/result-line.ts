@@ -43,40 +43,23 @@ function json(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** The line's text before its response and after it: the response is the bulk of a line, and may be spliced in as it came. */
-const headOf = (line: ResultLine): string =>
-  `{"custom_id":${json(line.custom_id)},"item":${json(line.item)},"status_code":${json(line.status_code)},"output":${json(line.output)},"response":`;
-const tailOf = (line: ResultLine): string => `,"error":${json(line.error)}}`;
-
-const NEWLINE = 0x0a;
-
 /**
- * A result line as JSON text: the bytes JSON.stringify(line) gives, except
- * that `rawResponse`, when given, is the response body's own text from the
- * output file (rawResponseBody), spliced in instead of serialized again.
+ * A result line's text in three parts around its item and its response: the
+ * response is the bulk of a line and may be spliced in as it came; the item
+ * is known only where the join's index is (see output-block.ts).
  */
-export function encodeResultLine(line: ResultLine, rawResponse: string | null = null): string {
-  return `${headOf(line)}${rawResponse ?? json(line.response)}${tailOf(line)}`;
+export const resultLineStart = (customId: string): string => `{"custom_id":${json(customId)},"item":`;
+export const resultLineAfterItem = (line: ResultLine): string => `,"status_code":${json(line.status_code)},"output":${json(line.output)},"response":`;
+export const resultLineTail = (line: ResultLine): string => `,"error":${json(line.error)}}`;
+const headOf = (line: ResultLine): string => `${resultLineStart(line.custom_id)}${json(line.item)}${resultLineAfterItem(line)}`;
+const tailOf = resultLineTail;
+/** The response's value as JSON.stringify writes it (when it cannot be spliced in as it came). */
+export const resultLineResponse = (line: ResultLine): string => json(line.response);
+
+/** A result line as JSON text: the bytes JSON.stringify(line) gives, an item kept as RawJson written as stored. */
+export function encodeResultLine(line: ResultLine): string {
+  return `${headOf(line)}${json(line.response)}${tailOf(line)}`;
 }
 
-/**
- * The same line, newline-terminated, encoded where it lands in the writer's
- * buffer. A response given as bytes (the output line's own UTF-8, sliced) is
- * copied as it is: the body is most of a result line, and decoding it only
- * to encode it again was a sixth of the join's time.
- */
-export function encodedResultLine(line: ResultLine, rawResponse: Uint8Array | string | null = null): EncodedLine {
-  if (rawResponse === null || typeof rawResponse === 'string') return encodeLine(encodeResultLine(line, rawResponse));
-  const head = headOf(line);
-  const tail = tailOf(line);
-  const headBytes = Buffer.byteLength(head);
-  return {
-    byteLength: headBytes + rawResponse.length + Buffer.byteLength(tail) + 1,
-    writeTo(target, offset) {
-      target.write(head, offset, 'utf8');
-      target.set(rawResponse, offset + headBytes);
-      const end = offset + headBytes + rawResponse.length;
-      target[end + target.write(tail, end, 'utf8')] = NEWLINE;
-    },
-  };
-}
+/** The same line, newline-terminated, encoded where it lands in the writer's buffer. */
+export const encodedResultLine = (line: ResultLine): EncodedLine => encodeLine(encodeResultLine(line));

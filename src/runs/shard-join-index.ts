@@ -35,6 +35,12 @@ export class ShardJoinIndex {
    * already, so each request gets exactly one line.
    */
   claim(customId: string): RawJson | null | undefined {
+    const text = this.claimItemJson(customId);
+    return text === undefined ? undefined : text === null ? null : new RawJson(text);
+  }
+
+  /** As claim, with the item as its JSON text. */
+  claimItemJson(customId: string): string | null | undefined {
     let position = this.positions.get(customId);
     if (position === undefined) {
       position = this.itemTexts.length;
@@ -45,7 +51,6 @@ export class ShardJoinIndex {
     if (this.claimed[position] === 1) return undefined;
     this.claimed[position] = 1;
     this.answered += 1;
-    const text = this.itemTexts[position] ?? null;
-    return text === null ? null : new RawJson(text);
+    return this.itemTexts[position] ?? null;
   }
 }

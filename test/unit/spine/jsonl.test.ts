@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { readByteLineBatches, readLineBatches, readLines } from '../../../src/lib/jsonl.js';
+import { readLineBatches, readLineBlocks, readLines } from '../../../src/lib/jsonl.js';
 
 const collect = async (chunks: Array<Buffer | string>): Promise<string[]> => {
   const lines: string[] = [];
   for await (const line of readLines(Readable.from(chunks))) lines.push(line);
-  return lines;
-};
-
-const collectBytes = async (chunks: Buffer[]): Promise<string[]> => {
-  const lines: string[] = [];
-  for await (const batch of readByteLineBatches(Readable.from(chunks))) for (const line of batch) lines.push(line.toString('utf8'));
   return lines;
 };
 
@@ -56,14 +50,46 @@ describe('readLines / readLineBatches', () => {
   });
 });
 
-describe('readByteLineBatches', () => {
-  test('gives the same lines as readLines, as bytes, whatever the chunking', async () => {
-    const text = '{"t":"café ☕"}\r\n\r\n \t \n{"t":"2"}\n\n{"a":1,\r"b":2}\nlast';
-    const bytes = Buffer.from(text);
-    const expected = ['{"t":"café ☕"}', '{"t":"2"}', '{"a":1,\r"b":2}', 'last'];
-    for (let cut = 1; cut < bytes.length; cut += 1) {
-      assert.deepEqual(await collectBytes([bytes.subarray(0, cut), bytes.subarray(cut)]), expected, `cut at byte ${cut}`);
+describe('readLineBlocks', () => {
+  const blocksOf = async (chunks: Buffer[], minBytes: number): Promise<Buffer[]> => {
+    const blocks: Buffer[] = [];
+    for await (const block of readLineBlocks(Readable.from(chunks), minBytes)) blocks.push(block);
+    return blocks;
+  };
+  const lines = Array.from({ length: 40 }, (_, index) => `{"n":${index},"t":"${'é'.repeat(index % 7)}"}`);
+  const text = Buffer.from(`${lines.join('\n')}\n`);
+
+  test('cuts whole lines into blocks of at least minBytes, whatever the chunking, losing nothing', async () => {
+    for (const chunkSize of [1, 7, 64, 1000]) {
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < text.length; at += chunkSize) chunks.push(text.subarray(at, at + chunkSize));
+      const blocks = await blocksOf(chunks, 100);
+      assert.equal(Buffer.concat(blocks).toString(), text.toString(), `chunks of ${chunkSize}`);
+      for (const [index, block] of blocks.entries()) {
+        assert.equal(block[block.length - 1], 0x0a, 'a block ends with a newline');
+        if (index < blocks.length - 1) assert.ok(block.length >= 100, `block ${index} holds at least minBytes (${block.length})`);
+        // Its own memory: transferable to a thread without moving anything else.
+        assert.equal(block.byteOffset, 0);
+        assert.equal(block.buffer.byteLength, block.length);
+      }
     }
-    assert.deepEqual(await collect([bytes]), expected);
+  });
+
+  test('gives a last line without its newline, and a line longer than minBytes whole', async () => {
+    const long = `{"t":"${'x'.repeat(500)}"}`;
+    const blocks = await blocksOf([Buffer.from(`{"a":1}\n${long.slice(0, 200)}`), Buffer.from(long.slice(200)), Buffer.from('\n{"b":2}')], 50);
+    assert.deepEqual(
+      blocks.map((block) => block.toString()),
+      [`{"a":1}\n${long}\n`, '{"b":2}'],
+    );
+  });
+
+  test('closes its source when the reader stops early', async () => {
+    const source = Readable.from([text, text]);
+    for await (const block of readLineBlocks(source, 10)) {
+      assert.ok(block.length > 0);
+      break;
+    }
+    assert.equal(source.destroyed, true);
   });
 });

@@ -1,0 +1,151 @@
+import { isAscii } from 'node:buffer';
+import type { EncodedLine } from '../lib/line-file-writer.js';
+import { resultOfOutputLine } from './output-line-result.js';
+import type { OutputReading } from './parse-output-for-run.js';
+import { rawResponseBody, type BatchOutputLine } from './raw-response-body.js';
+import { isSuccess, resultLineAfterItem, resultLineResponse, resultLineStart, resultLineTail } from './result-line.js';
+import { isTransientFailure } from './retry-policy.js';
+
+/** Bits of an encoded line's outcome. */
+export const OUTCOME_SUCCEEDED = 1;
+/** A failure that a retry can fix (see isTransientFailure). */
+export const OUTCOME_TRANSIENT = 2;
+
+/**
+ * A block of whole lines of a batch's output (or error) file, turned into
+ * their result lines except for each line's item. Parsing and encoding are
+ * most of the results join's work and need nothing of the shard, so a join
+ * thread does them (output-block-thread.ts); the item comes from the join's
+ * index, which stays with the job, where each request is claimed once.
+ * Plain arrays and bytes: it crosses threads by copy and transfer.
+ */
+export interface EncodedOutputBlock {
+  /** Per line that is not blank, in order: its custom_id; null when it has none to be joined by (it has no result line). */
+  customIds: Array<string | null>;
+  /** The lines' result lines back to back, each missing only its item's value. */
+  bytes: Uint8Array<ArrayBuffer>;
+  /** Per line k: bounds[2k] is where its item goes, bounds[2k + 1] where it ends; it starts where line k - 1 ends (0 for the first). */
+  bounds: Int32Array<ArrayBuffer>;
+  /** Per line: OUTCOME_* bits. */
+  outcomes: Uint8Array<ArrayBuffer>;
+}
+
+/** A block of an output file for a join thread, with how its run reads an answer. */
+export interface OutputBlockTask {
+  block: Uint8Array<ArrayBuffer>;
+  reading: OutputReading;
+}
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+const isBlankByte = (byte: number | undefined): boolean => byte === 0x20 || byte === 0x09 || byte === CARRIAGE_RETURN;
+
+/** A byte buffer written from the front that grows by doubling; its own ArrayBuffer, so it can be transferred. */
+class GrowingBytes {
+  private buffer: Buffer<ArrayBuffer>;
+  length = 0;
+
+  constructor(capacity: number) {
+    this.buffer = Buffer.allocUnsafeSlow(capacity);
+  }
+
+  /** UTF-8 of `text`: at most three bytes per UTF-16 unit, so room for that is made first (write would truncate). */
+  text(text: string): void {
+    this.reserve(text.length * 3);
+    this.length += this.buffer.write(text, this.length, 'utf8');
+  }
+
+  bytes(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buffer.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  byte(byte: number): void {
+    this.reserve(1);
+    this.buffer[this.length] = byte;
+    this.length += 1;
+  }
+
+  written(): Uint8Array<ArrayBuffer> {
+    return this.buffer.subarray(0, this.length);
+  }
+
+  private reserve(size: number): void {
+    if (this.length + size <= this.buffer.length) return;
+    const larger = Buffer.allocUnsafeSlow(Math.max(this.buffer.length * 2, this.length + size));
+    this.buffer.copy(larger, 0, 0, this.length);
+    this.buffer = larger;
+  }
+}
+
+/**
+ * Parses each non-blank line of `block` (whole lines, "\n"- or "\r\n"-ended,
+ * the last maybe unended) and encodes its result line without the item.
+ * Throws on a line that is not JSON, as the join did line by line.
+ */
+export function encodeOutputBlock(block: Uint8Array, reading: OutputReading): EncodedOutputBlock {
+  const source = Buffer.from(block.buffer, block.byteOffset, block.byteLength);
+  // Result lines are about the size of the output lines they come from (the answer text again, a little more).
+  const out = new GrowingBytes(Math.ceil(source.length * 1.25) + 4096);
+  const customIds: Array<string | null> = [];
+  const bounds: number[] = [];
+  const outcomes: number[] = [];
+  for (let start = 0; start < source.length; ) {
+    const newline = source.indexOf(NEWLINE, start);
+    const end = newline === -1 ? source.length : newline;
+    const lineStart = start;
+    start = end + 1;
+    const stop = end > lineStart && source[end - 1] === CARRIAGE_RETURN ? end - 1 : end;
+    if (isBlankLine(source, lineStart, stop)) continue;
+    const bytes = source.subarray(lineStart, stop);
+    const raw = bytes.toString('utf8');
+    const line = JSON.parse(raw) as BatchOutputLine;
+    if (typeof line.custom_id !== 'string') {
+      customIds.push(null);
+      bounds.push(out.length, out.length);
+      outcomes.push(0);
+      continue;
+    }
+    const result = resultOfOutputLine(reading, line, null);
+    out.text(resultLineStart(line.custom_id));
+    bounds.push(out.length);
+    out.text(resultLineAfterItem(result));
+    const span = result.response === null ? null : rawResponseBody(raw, line);
+    // The body as it stands in the output line, its own bytes when the line is ASCII (characters
+    // and bytes coincide): neither serialized nor encoded again. It is most of a result line.
+    if (span === null) out.text(resultLineResponse(result));
+    else if (isAscii(bytes)) out.bytes(bytes.subarray(span.start, span.end));
+    else out.text(raw.slice(span.start, span.end));
+    out.text(resultLineTail(result));
+    out.byte(NEWLINE);
+    bounds.push(out.length);
+    customIds.push(line.custom_id);
+    outcomes.push((isSuccess(result) ? OUTCOME_SUCCEEDED : 0) | (isTransientFailure(result) ? OUTCOME_TRANSIENT : 0));
+  }
+  return { customIds, bytes: out.written(), bounds: Int32Array.from(bounds), outcomes: Uint8Array.from(outcomes) };
+}
+
+function isBlankLine(source: Buffer, start: number, stop: number): boolean {
+  // Most lines start with '{': one comparison settles them.
+  if (!isBlankByte(source[start])) return stop === start;
+  for (let at = start; at < stop; at += 1) if (!isBlankByte(source[at])) return false;
+  return true;
+}
+
+/** Line k of an encoded block as a whole result line, with its item's JSON text ("null" when it has none). */
+export function resultLineWithItem(block: EncodedOutputBlock, k: number, itemJson: string | null): EncodedLine {
+  const start = k === 0 ? 0 : (block.bounds[2 * k - 1] as number);
+  const itemAt = block.bounds[2 * k] as number;
+  const end = block.bounds[2 * k + 1] as number;
+  const item = itemJson ?? 'null';
+  const itemBytes = Buffer.byteLength(item);
+  return {
+    byteLength: itemAt - start + itemBytes + (end - itemAt),
+    writeTo(target, offset) {
+      target.set(block.bytes.subarray(start, itemAt), offset);
+      const afterItem = offset + (itemAt - start) + target.write(item, offset + (itemAt - start), 'utf8');
+      target.set(block.bytes.subarray(itemAt, end), afterItem);
+    },
+  };
+}
