@@ -34,11 +34,18 @@ describe('configuration', () => {
     assert.equal(requireOpenAIKey(loadConfig({ OPENAI_API_KEY: 'sk-real' })), 'sk-real');
   });
 
-  it('takes poll cadence, shard size and sweep interval from the environment, and only what is set', () => {
+  it('takes poll cadence, shard size, join threads and sweep interval from the environment, and only what is set', () => {
     assert.deepEqual(tuningFromConfig(loadConfig({})), {});
     assert.equal(loadConfig({}).BATCHLINE_SWEEP_INTERVAL_MS, 60_000);
-    const config = loadConfig({ BATCHLINE_POLL_INITIAL_MS: '100', BATCHLINE_POLL_MAX_MS: '400', BATCHLINE_SHARD_MAX_REQUESTS: '1000', BATCHLINE_SWEEP_INTERVAL_MS: '500', BATCHLINE_CRASH_AT: '' });
-    assert.deepEqual(tuningFromConfig(config), { pollInitialMs: 100, pollMaxMs: 400, shardMaxRequests: 1000 });
+    const config = loadConfig({
+      BATCHLINE_POLL_INITIAL_MS: '100',
+      BATCHLINE_POLL_MAX_MS: '400',
+      BATCHLINE_SHARD_MAX_REQUESTS: '1000',
+      BATCHLINE_JOIN_THREADS: '0',
+      BATCHLINE_SWEEP_INTERVAL_MS: '500',
+      BATCHLINE_CRASH_AT: '',
+    });
+    assert.deepEqual(tuningFromConfig(config), { pollInitialMs: 100, pollMaxMs: 400, shardMaxRequests: 1000, joinThreads: 0 });
     assert.equal(config.BATCHLINE_SWEEP_INTERVAL_MS, 500);
     assert.equal(config.BATCHLINE_CRASH_AT, undefined);
     assert.throws(() => loadConfig({ BATCHLINE_SHARD_MAX_REQUESTS: '50001', BATCHLINE_POLL_MAX_MS: 'soon' }), (error: unknown) => {
@@ -47,6 +54,9 @@ describe('configuration', () => {
       assert.match(error.message, /BATCHLINE_POLL_MAX_MS/);
       return true;
     });
+    for (const threads of ['-1', '2.5', 'many', '17']) {
+      assert.throws(() => loadConfig({ BATCHLINE_JOIN_THREADS: threads }), /BATCHLINE_JOIN_THREADS/, `BATCHLINE_JOIN_THREADS=${threads} refused`);
+    }
   });
 
   it('reads per-stage concurrency and the stages a worker runs, and names what is wrong with them', () => {
