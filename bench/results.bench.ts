@@ -13,6 +13,9 @@
  * reference, the same with Node's readline. Medians are compared. Contrast: the in-memory join a user might write
  * (naive/naive-results.ts).
  *
+ * The worker joins on its default join threads; BATCHLINE_JOIN_THREADS set
+ * for the bench reaches it (0: the join on its event loop alone).
+ *
  * Run: node --openssl-legacy-provider --import tsx bench/results.bench.ts [--no-write]
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -130,7 +133,9 @@ async function main(): Promise<void> {
     const payload = { runId: run.id, shard: 0, generation: 0 };
     const resultsJobId = jobIds.results(payload);
     const stageTimes: number[] = [];
-    const worker = await spawnBenchChild('bench/support/worker-entry.ts', { ...env, BATCHLINE_QUEUES: 'results' }, 'ready', workerNodeArgsFromEnv());
+    const joinThreads = process.env['BATCHLINE_JOIN_THREADS'];
+    const workerEnv = { ...env, BATCHLINE_QUEUES: 'results', ...(joinThreads === undefined ? {} : { BATCHLINE_JOIN_THREADS: joinThreads }) };
+    const worker = await spawnBenchChild('bench/support/worker-entry.ts', workerEnv, 'ready', workerNodeArgsFromEnv());
     children.push(worker);
     const readyRss = rssMb(worker.pid);
     let workerPeak = 0;
