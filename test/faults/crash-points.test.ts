@@ -11,13 +11,14 @@ import { storageKeys } from '../../src/runs/storage-keys.js';
 /** 300 requests in three shards of 100: a crash in one shard's stage leaves the others mid-flight too. */
 const REQUESTS = 300;
 const customIds = (runTag: string): string[] => Array.from({ length: REQUESTS }, (_, index) => `${runTag}-${index}`);
-const runBody = (runTag: string) => ({
+/** `padding` characters more per question come back in its echoed answer: 6,000 make each shard's output file several blocks, joined on threads. */
+const runBody = (runTag: string, padding = 0) => ({
   endpoint: '/v1/chat/completions',
   requests: customIds(runTag).map((customId) => ({
     custom_id: customId,
     method: 'POST',
     url: '/v1/chat/completions',
-    body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Crash test question ${customId}.` }] },
+    body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Crash test question ${customId}.${' padding'.repeat(padding / 8)}` }] },
   })),
 });
 
@@ -61,22 +62,24 @@ describe('a worker killed at each named point of each stage', () => {
     await worker.stop();
   });
 
-  const scenarios: Array<{ point: string; expectSlack: 'one' | 'lost' }> = [
+  const scenarios: Array<{ point: string; expectSlack: 'one' | 'lost'; padding?: number }> = [
     { point: 'submit:after-upload', expectSlack: 'one' },
     { point: 'submit:inside-creating', expectSlack: 'one' },
     { point: 'submit:after-create', expectSlack: 'one' },
     // 40 lines into a 100-line output file.
     { point: 'results:mid-download#40', expectSlack: 'one' },
+    // 150 lines into the join, with output files of several blocks on the join threads.
+    { point: 'results:mid-download#150', expectSlack: 'one', padding: 6_000 },
     { point: 'results:after-result-write', expectSlack: 'one' },
     { point: 'notify:after-slack-claim', expectSlack: 'lost' },
   ];
 
-  for (const { point, expectSlack } of scenarios) {
+  for (const { point, expectSlack, padding = 0 } of scenarios) {
     it(`killed at ${point}: the restarted worker finishes the run and the oracles hold`, async () => {
-      const tag = point.replace(/[^a-z]+/g, '-');
+      const tag = point.replace(/[^a-z0-9]+/g, '-');
       const crashEnv = { BATCHLINE_CRASH_AT: point, BATCHLINE_CRASH_MARKER_DIR: await h.markerDir() };
       const first = h.spawnWorker(crashEnv);
-      const run = await h.postRun(runBody(tag));
+      const run = await h.postRun(runBody(tag, padding));
       const exit = await withDeadline(first.exited, 60_000, `the crash at ${point}`);
       const killedAt = Date.now();
       assert.equal(exit.signal, 'SIGKILL', `killed by its crash point:\n${first.output()}`);
