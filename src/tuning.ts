@@ -44,9 +44,9 @@ export const defaultTuning: Tuning = {
   tokenLimitWaitMs: 5 * 60_000,
   tokenLimitMaxWaits: 10,
   tokenBudgetRecheckMs: 60_000,
-  // One thread per core up to two: with two, a 50,000-line join took 0.33 s where one took 0.36 s and none 0.44 s
-  // (2-core machine, bench/RESULTS.md); more would only idle, as a join has four blocks in flight at most.
-  joinThreads: Math.min(2, availableParallelism() > 1 ? availableParallelism() : 0),
+  // Two where there are two cores or more: a 50,000-line join took 0.35 s with two, 0.38 s with one and 0.46 s
+  // with none (2-core machine, bench/RESULTS.md). On one core a thread would only take turns with the event loop.
+  joinThreads: availableParallelism() > 1 ? 2 : 0,
 };
 
 /** Fast timings for the demo and the test suites: the emulator answers in seconds or at once. */
