@@ -3,9 +3,6 @@ import type { Readable } from 'node:stream';
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 
-/** Keeps bytes[start, end) of a line (its newline and any trailing "\r" already cut off) as the caller's T, unless it is blank. */
-type KeepLine<T> = (lines: T[], bytes: Buffer, start: number, end: number) => void;
-
 /**
  * Yields the non-empty lines of a stream, a chunk's worth at a time (never
  * the whole body): the lines each incoming chunk completes. A caller that
@@ -17,16 +14,21 @@ type KeepLine<T> = (lines: T[], bytes: Buffer, start: number, end: number) => vo
  * lone "\r" is JSON whitespace, kept inside the line. Lines of only
  * whitespace are skipped.
  */
-async function* splitLineBatches<T>(stream: Readable, keep: KeepLine<T>): AsyncIterable<T[]> {
+export async function* readLineBatches(stream: Readable): AsyncIterable<string[]> {
   let pending: Buffer[] = [];
-  const keepTrimmed = (lines: T[], bytes: Buffer, start: number, end: number): void => {
+  /** Decodes bytes[start, end) (its newline cut off) as UTF-8 and keeps it unless it is blank. */
+  const keepTrimmed = (lines: string[], bytes: Buffer, start: number, end: number): void => {
     const stop = end > start && bytes[end - 1] === CARRIAGE_RETURN ? end - 1 : end;
-    if (stop > start) keep(lines, bytes, start, stop);
+    if (stop === start) return;
+    const line = bytes.toString('utf8', start, stop);
+    // Only a line starting with whitespace can be blank; the common case skips the trim.
+    if (line.charCodeAt(0) <= 0x20 && line.trim() === '') return;
+    lines.push(line);
   };
   try {
     for await (const chunk of stream as AsyncIterable<Buffer | string>) {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      const lines: T[] = [];
+      const lines: string[] = [];
       let start = 0;
       let end = bytes.indexOf(NEWLINE);
       while (end !== -1) {
@@ -45,7 +47,7 @@ async function* splitLineBatches<T>(stream: Readable, keep: KeepLine<T>): AsyncI
       if (lines.length > 0) yield lines;
     }
     if (pending.length > 0) {
-      const last: T[] = [];
+      const last: string[] = [];
       const joined = Buffer.concat(pending);
       keepTrimmed(last, joined, 0, joined.length);
       if (last.length > 0) yield last;
@@ -55,17 +57,6 @@ async function* splitLineBatches<T>(stream: Readable, keep: KeepLine<T>): AsyncI
     if (!stream.destroyed) stream.destroy();
   }
 }
-
-/** Decodes a line as UTF-8 and keeps it unless it is blank. */
-const keepText: KeepLine<string> = (lines, bytes, start, end) => {
-  const line = bytes.toString('utf8', start, end);
-  // Only a line starting with whitespace can be blank; the common case skips the trim.
-  if (line.charCodeAt(0) <= 0x20 && line.trim() === '') return;
-  lines.push(line);
-};
-
-/** The non-empty lines of a stream, decoded as UTF-8, a chunk's worth at a time (see splitLineBatches). */
-export const readLineBatches = (stream: Readable): AsyncIterable<string[]> => splitLineBatches(stream, keepText);
 
 /**
  * The stream's bytes in blocks of whole lines, each at least `minBytes`
