@@ -73,7 +73,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   });
   const workDir = overrides.workDir ?? path.join(tmpdir(), `batchline-work-${process.pid}`);
   await mkdir(workDir, { recursive: true });
-  const outputJoinThreads = createOutputJoinThreads(tuning.joinThreads);
+  const outputJoinThreads = createOutputJoinThreads(tuning.joinThreads, logger);
   return {
     config,
     logger,

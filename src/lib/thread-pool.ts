@@ -41,6 +41,8 @@ export class ThreadPool<Input, Output> {
   constructor(
     private readonly module: URL,
     private readonly size: number,
+    /** Told when a thread stops other than by close (a crash, an exit): its tasks have failed. */
+    private readonly onThreadLost: (error: Error) => void = () => undefined,
   ) {}
 
   /** Runs one task; `transfer` lists buffers of the input that move to the thread (unusable here afterwards). */
@@ -79,8 +81,12 @@ export class ThreadPool<Input, Output> {
   private startThread(): PoolThread<Output> {
     const thread: PoolThread<Output> = { worker: startModuleThread(this.module), tasks: new Map() };
     const fail = (error: Error): void => {
+      // Once: a crash is an 'error' then an 'exit'; a thread stopped by close is no longer listed.
       const at = this.threads.indexOf(thread);
-      if (at !== -1) this.threads.splice(at, 1);
+      if (at !== -1) {
+        this.threads.splice(at, 1);
+        this.onThreadLost(error);
+      }
       for (const task of thread.tasks.values()) task.reject(error);
       thread.tasks.clear();
     };

@@ -8,8 +8,9 @@ const testThread = new URL('../../helpers/test-thread.ts', import.meta.url);
 
 describe('ThreadPool', () => {
   const pools: Array<ThreadPool<TestThreadTask, Answer>> = [];
+  const lost: string[] = [];
   const newPool = (size: number): ThreadPool<TestThreadTask, Answer> => {
-    const pool = new ThreadPool<TestThreadTask, Answer>(testThread, size);
+    const pool = new ThreadPool<TestThreadTask, Answer>(testThread, size, (error) => lost.push(error.message));
     pools.push(pool);
     return pool;
   };
@@ -54,6 +55,7 @@ describe('ThreadPool', () => {
     // The task queued behind it on the same thread fails with it instead of waiting for ever.
     await assert.rejects(queued, /exited \(code 3\)/);
     assert.equal(pool.threadCount, 0);
+    assert.deepEqual(lost, ['a pool thread exited (code 3)'], 'told once');
     const next = await pool.run({ kind: 'double', values: Float64Array.from([3]) });
     assert.deepEqual([...(next.values ?? [])], [6]);
     assert.notEqual(next.threadId, first.threadId, 'a fresh thread');
@@ -62,8 +64,11 @@ describe('ThreadPool', () => {
   it('refuses tasks once closed', async () => {
     const pool = newPool(1);
     await pool.run({ kind: 'double', values: Float64Array.from([1]) });
+    const running = pool.run({ kind: 'hold', ms: 2_000 });
     await pool.close();
     assert.equal(pool.threadCount, 0);
+    await assert.rejects(running, /exited/, 'a task running at close fails instead of hanging');
+    assert.equal(lost.length, 1, 'a thread stopped by close is not reported lost');
     await assert.rejects(pool.run({ kind: 'double', values: Float64Array.from([1]) }), /closed/);
   });
 });
