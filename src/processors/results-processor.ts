@@ -168,7 +168,7 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
   };
 }
 
-/** Blocks of an output file sent to the join threads at a time: about 64 KB each arrives from the download. */
+/** Bytes of an output file per block sent to a join thread (the download arrives in pieces of about 64 KB). */
 const OUTPUT_BLOCK_BYTES = 256 * 1024;
 /** Blocks being encoded at once, ahead of the one being joined: each thread has the next at hand. */
 const MAX_BLOCKS_ENCODING = 4;
