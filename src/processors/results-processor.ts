@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Deps } from '../deps.js';
 import { readLineBatches, readLineBlocks } from '../lib/jsonl.js';
-import { encodeOutputBlock, OUTCOME_SUCCEEDED, OUTCOME_TRANSIENT, resultLineWithItem, type EncodedOutputBlock } from '../runs/output-block.js';
+import { encodeOutputBlock, OUTCOME_SUCCEEDED, OUTCOME_TRANSIENT, SplicedResultLines, type EncodedOutputBlock } from '../runs/output-block.js';
 import type { OutputReading } from '../runs/parse-output-for-run.js';
 import { encodedResultLine, errorResultLine, isSuccess, type ResultLine } from '../runs/result-line.js';
 import { decodeManifestLine } from '../runs/manifest-line.js';
@@ -74,6 +74,7 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
       // of the CPU's cache (a tenth of the join's time per file).
       const joinBlock = (block: EncodedOutputBlock): void => {
         const items = block.customIds.map((customId) => (customId === null ? undefined : index.claimItemJson(customId)));
+        const lines = new SplicedResultLines(block);
         for (let at = 0; at < items.length; at += 1) {
           crashPoint('results:mid-download', deps.config);
           const item = items[at];
@@ -83,7 +84,7 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
           else {
             if ((outcome & OUTCOME_SUCCEEDED) !== 0) succeeded += 1;
             else failed += 1;
-            results.append(resultLineWithItem(block, at, item));
+            results.append(lines.line(at, item));
           }
         }
       };
@@ -168,8 +169,13 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
   };
 }
 
-/** Bytes of an output file per block sent to a join thread (the download arrives in pieces of about 64 KB). */
-const OUTPUT_BLOCK_BYTES = 256 * 1024;
+/**
+ * Bytes of an output file per block sent to a join thread (the download arrives in pieces of about
+ * 64 KB). 1 MB rather than 256 KB: a quarter of the messages to and from the threads, each a wake-up
+ * of another thread that the job's thread, the join's critical path, pays for (stage 0.37 -> 0.34 s
+ * on average over three A/B pairs of the results bench).
+ */
+const OUTPUT_BLOCK_BYTES = 1024 * 1024;
 /** Blocks being encoded at once, ahead of the one being joined: each thread has the next at hand. */
 const MAX_BLOCKS_ENCODING = 4;
 

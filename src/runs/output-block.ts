@@ -133,19 +133,54 @@ function isBlankLine(source: Buffer, start: number, stop: number): boolean {
   return true;
 }
 
-/** Line k of an encoded block as a whole result line, with its item's JSON text ("null" when it has none). */
-export function resultLineWithItem(block: EncodedOutputBlock, k: number, itemJson: string | null): EncodedLine {
-  const start = k === 0 ? 0 : (block.bounds[2 * k - 1] as number);
-  const itemAt = block.bounds[2 * k] as number;
-  const end = block.bounds[2 * k + 1] as number;
-  const item = itemJson ?? 'null';
-  const itemBytes = Buffer.byteLength(item);
-  return {
-    byteLength: itemAt - start + itemBytes + (end - itemAt),
-    writeTo(target, offset) {
-      target.set(block.bytes.subarray(start, itemAt), offset);
-      const afterItem = offset + (itemAt - start) + target.write(item, offset + (itemAt - start), 'utf8');
-      target.set(block.bytes.subarray(itemAt, end), afterItem);
-    },
-  };
+/** An item's JSON is short: below this many characters its bytes are counted and copied here, not in a call into C++ (two per line). */
+const SHORT_ITEM = 64;
+
+/**
+ * The lines of an encoded block as whole result lines, each with its item's
+ * JSON text spliced in. One object serves every line of the block in turn
+ * (`line` sets it up and returns it): the writer encodes a line as it takes
+ * it, and an object per line was garbage for the collector on the job's
+ * thread, which the join waits on.
+ */
+export class SplicedResultLines implements EncodedLine {
+  byteLength = 0;
+  private start = 0;
+  private itemAt = 0;
+  private end = 0;
+  private item = 'null';
+  private itemBytes = 4;
+  private itemIsAscii = true;
+
+  constructor(private readonly block: EncodedOutputBlock) {}
+
+  /** Line k with its item's JSON text ("null" when it has none). */
+  line(k: number, itemJson: string | null): EncodedLine {
+    this.start = k === 0 ? 0 : (this.block.bounds[2 * k - 1] as number);
+    this.itemAt = this.block.bounds[2 * k] as number;
+    this.end = this.block.bounds[2 * k + 1] as number;
+    this.item = itemJson ?? 'null';
+    this.itemIsAscii = this.item.length <= SHORT_ITEM && isShortAscii(this.item);
+    this.itemBytes = this.itemIsAscii ? this.item.length : Buffer.byteLength(this.item);
+    this.byteLength = this.itemAt - this.start + this.itemBytes + (this.end - this.itemAt);
+    return this;
+  }
+
+  writeTo(target: Buffer, offset: number): void {
+    const { bytes } = this.block;
+    target.set(bytes.subarray(this.start, this.itemAt), offset);
+    let at = offset + (this.itemAt - this.start);
+    if (this.itemIsAscii) {
+      for (let index = 0; index < this.item.length; index += 1) target[at + index] = this.item.charCodeAt(index);
+      at += this.item.length;
+    } else {
+      at += target.write(this.item, at, 'utf8');
+    }
+    target.set(bytes.subarray(this.itemAt, this.end), at);
+  }
+}
+
+function isShortAscii(text: string): boolean {
+  for (let index = 0; index < text.length; index += 1) if (text.charCodeAt(index) > 0x7f) return false;
+  return true;
 }

@@ -11,7 +11,7 @@ import { storageKeys } from '../../src/runs/storage-keys.js';
 /** 300 requests in three shards of 100: a crash in one shard's stage leaves the others mid-flight too. */
 const REQUESTS = 300;
 const customIds = (runTag: string): string[] => Array.from({ length: REQUESTS }, (_, index) => `${runTag}-${index}`);
-/** `padding` characters more per question come back in its echoed answer: 6,000 make each shard's output file several blocks, joined on threads. */
+/** `padding` characters more per question come back in its echoed answer: 24,000 make each shard's output file several blocks, joined on threads. */
 const runBody = (runTag: string, padding = 0) => ({
   endpoint: '/v1/chat/completions',
   requests: customIds(runTag).map((customId) => ({
@@ -69,7 +69,7 @@ describe('a worker killed at each named point of each stage', () => {
     // 40 lines into a 100-line output file.
     { point: 'results:mid-download#40', expectSlack: 'one' },
     // 150 lines into the join, with output files of several blocks on the join threads.
-    { point: 'results:mid-download#150', expectSlack: 'one', padding: 6_000 },
+    { point: 'results:mid-download#150', expectSlack: 'one', padding: 24_000 },
     { point: 'results:after-result-write', expectSlack: 'one' },
     { point: 'notify:after-slack-claim', expectSlack: 'lost' },
   ];

@@ -2,8 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestService, type TestService } from '../helpers/test-service.js';
 
-/** 1,500 articles: their output file is several blocks. */
-const ITEMS = 1_500;
+/** 3,000 articles: their output file is several blocks. */
+const ITEMS = 3_000;
 const articles = Array.from({ length: ITEMS }, (_, index) => ({
   id: `article-${index}`,
   // Every fifth is not ASCII: its answer is copied as text, the others as bytes.

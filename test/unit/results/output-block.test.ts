@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeOutputBlock, OUTCOME_SUCCEEDED, OUTCOME_TRANSIENT, resultLineWithItem } from '../../../src/runs/output-block.js';
+import { encodeOutputBlock, OUTCOME_SUCCEEDED, OUTCOME_TRANSIENT, SplicedResultLines } from '../../../src/runs/output-block.js';
 import { resultOfOutputLine } from '../../../src/runs/output-line-result.js';
 import type { OutputReading } from '../../../src/runs/parse-output-for-run.js';
 import type { BatchOutputLine } from '../../../src/runs/raw-response-body.js';
@@ -11,12 +11,17 @@ const answer = (content: string) => ({ id: 'chatcmpl-1', object: 'chat.completio
 const outputLine = (customId: string, statusCode: number, body: unknown, error: unknown = null): string =>
   JSON.stringify({ id: `batch_req_${customId}`, custom_id: customId, response: { status_code: statusCode, request_id: 'req_1', body }, error });
 
-/** The whole result lines of an encoded block, each given `item-<custom_id>` as its item. */
+/** Each line's item: short ASCII JSON mostly, one not ASCII, one long (the splice's two ways of writing it). */
+const itemOf = (customId: string): string =>
+  JSON.stringify(customId === 'c-2' ? { id: `item-${customId}`, name: 'café ☕' } : customId === 'c-3' ? { id: `item-${customId}`, notes: 'n'.repeat(100) } : { id: `item-${customId}` });
+
+/** The whole result lines of an encoded block, each given itemOf(custom_id) as its item. */
 function joined(block: ReturnType<typeof encodeOutputBlock>): string[] {
+  const lines = new SplicedResultLines(block);
   return block.customIds.map((customId, k) => {
     // A line without a custom_id is never joined (nothing to claim); its span must be empty.
     if (customId === null) return block.bytes.subarray(k === 0 ? 0 : block.bounds[2 * k - 1], block.bounds[2 * k + 1]).toString();
-    const line = resultLineWithItem(block, k, JSON.stringify({ id: `item-${customId}` }));
+    const line = lines.line(k, itemOf(customId));
     const target = Buffer.alloc(line.byteLength + 8, 0x2a);
     line.writeTo(target, 4);
     assert.equal(target.subarray(0, 4).toString() + target.subarray(4 + line.byteLength).toString(), '********', 'writes exactly its byteLength');
@@ -27,10 +32,10 @@ function joined(block: ReturnType<typeof encodeOutputBlock>): string[] {
 /** What the join wrote for the line before blocks: the result line, serialized whole. */
 const expected = (raw: string): string => {
   const line = JSON.parse(raw) as BatchOutputLine;
-  return `${encodeResultLine(resultOfOutputLine(reading, line, new RawJson(JSON.stringify({ id: `item-${String(line.custom_id)}` }))))}\n`;
+  return `${encodeResultLine(resultOfOutputLine(reading, line, new RawJson(itemOf(String(line.custom_id)))))}\n`;
 };
 
-describe('encodeOutputBlock + resultLineWithItem', () => {
+describe('encodeOutputBlock + SplicedResultLines', () => {
   const lines = [
     outputLine('c-1', 200, answer('Yes. It shows "explicit" content } here')),
     outputLine('c-2', 200, answer('No — nothing explicit: 安全 ☕')),
@@ -48,7 +53,8 @@ describe('encodeOutputBlock + resultLineWithItem', () => {
     const parsed = joined(block).map((text) => JSON.parse(text) as { output: { flagged?: boolean } | null; item: unknown });
     assert.equal(parsed[0]?.output?.flagged, true);
     assert.equal(parsed[1]?.output?.flagged, false);
-    assert.deepEqual(parsed[2]?.item, { id: 'item-c-3' });
+    assert.deepEqual(parsed[1]?.item, { id: 'item-c-2', name: 'café ☕' });
+    assert.deepEqual(parsed[2]?.item, { id: 'item-c-3', notes: 'n'.repeat(100) });
   });
 
   it('says per line whether it succeeded and whether a retry could fix it', () => {
