@@ -154,7 +154,7 @@ export class SplicedResultLines implements EncodedLine {
 
   constructor(private readonly block: EncodedOutputBlock) {}
 
-  /** Line k with its item's JSON text ("null" when it has none). */
+  /** Line k with its item's JSON text ("null" when it has none); valid until the next call, so it is to be written at once. */
   line(k: number, itemJson: string | null): EncodedLine {
     this.start = k === 0 ? 0 : (this.block.bounds[2 * k - 1] as number);
     this.itemAt = this.block.bounds[2 * k] as number;
