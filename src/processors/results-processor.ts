@@ -104,12 +104,14 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
         let held: Buffer<ArrayBuffer> | null = null;
         let sentAway = false;
         for await (const block of readLineBlocks(download, OUTPUT_BLOCK_BYTES)) {
-          if (held !== null) encoding.push(encodeAway(deps, held, reading));
-          sentAway ||= held !== null;
+          if (held !== null) {
+            encoding.push(encodeAway(deps, held, reading));
+            sentAway = true;
+          }
           held = block;
           if (encoding.length >= MAX_BLOCKS_ENCODING) await joinNext();
         }
-        if (held !== null) encoding.push(sentAway ? encodeAway(deps, held, reading) : Promise.resolve(encodeOutputBlock(held, reading)));
+        if (held !== null) encoding.push(sentAway ? encodeAway(deps, held, reading) : encodeHere(held, reading));
         while (encoding.length > 0) await joinNext();
       }
       // A completed batch whose files answered every request it counted needs no second pass over
@@ -179,10 +181,13 @@ const OUTPUT_BLOCK_BYTES = 1024 * 1024;
 /** Blocks being encoded at once, ahead of the one being joined: each thread has the next at hand. */
 const MAX_BLOCKS_ENCODING = 4;
 
-/** Encodes a block on a join thread (on the event loop when there are none); awaited in order by the caller. */
+/** Encodes a block on the event loop, now (a bad line throws here). */
+const encodeHere = (block: Buffer<ArrayBuffer>, reading: OutputReading): Promise<EncodedOutputBlock> => Promise.resolve(encodeOutputBlock(block, reading));
+
+/** Encodes a block on a join thread (here when there are none); awaited in order by the caller. */
 function encodeAway(deps: Deps, block: Buffer<ArrayBuffer>, reading: OutputReading): Promise<EncodedOutputBlock> {
-  const encoded =
-    deps.tuning.joinThreads > 0 ? deps.outputJoinThreads.run({ block, reading }, [block.buffer]) : Promise.resolve().then(() => encodeOutputBlock(block, reading));
+  if (deps.tuning.joinThreads === 0) return encodeHere(block, reading);
+  const encoded = deps.outputJoinThreads.run({ block, reading }, [block.buffer]);
   // A block after one that failed is never awaited: its own failure must not count as unhandled.
   encoded.catch(() => undefined);
   return encoded;

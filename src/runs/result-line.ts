@@ -51,14 +51,12 @@ function json(value: unknown): string {
 export const resultLineStart = (customId: string): string => `{"custom_id":${json(customId)},"item":`;
 export const resultLineAfterItem = (line: ResultLine): string => `,"status_code":${json(line.status_code)},"output":${json(line.output)},"response":`;
 export const resultLineTail = (line: ResultLine): string => `,"error":${json(line.error)}}`;
-const headOf = (line: ResultLine): string => `${resultLineStart(line.custom_id)}${json(line.item)}${resultLineAfterItem(line)}`;
-const tailOf = resultLineTail;
 /** The response's value as JSON.stringify writes it (when it cannot be spliced in as it came). */
 export const resultLineResponse = (line: ResultLine): string => json(line.response);
 
 /** A result line as JSON text: the bytes JSON.stringify(line) gives, an item kept as RawJson written as stored. */
 export function encodeResultLine(line: ResultLine): string {
-  return `${headOf(line)}${json(line.response)}${tailOf(line)}`;
+  return `${resultLineStart(line.custom_id)}${json(line.item)}${resultLineAfterItem(line)}${resultLineResponse(line)}${resultLineTail(line)}`;
 }
 
 /** The same line, newline-terminated, encoded where it lands in the writer's buffer. */
