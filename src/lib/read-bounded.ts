@@ -1,6 +1,13 @@
 import type { Readable } from 'node:stream';
 
-export type BoundedRead = { ok: true; bytes: Buffer } | { ok: false; reason: 'too_large'; readBytes: number };
+export type TooLarge = { ok: false; reason: 'too_large'; readBytes: number };
+export type BoundedRead = { ok: true; bytes: Buffer } | TooLarge;
+
+/** What a reader made of the bytes it was lent, or too_large. */
+export type LentRead<T> = { ok: true; value: T } | TooLarge;
+
+/** Lends a bounded read's bytes to `use` (see ItemSource.read): use keeps what it makes of them, not the bytes. */
+export const lendBytes = <T>(read: BoundedRead, use: (bytes: Buffer) => T): LentRead<T> => (read.ok ? { ok: true, value: use(read.bytes) } : read);
 
 /**
  * Reads a stream into memory, but stops and destroys the stream as soon as

@@ -8,7 +8,7 @@ import { createItemSource } from '../pipelines/sources/create-item-source.js';
 import { buildRequestBody } from '../pipelines/templates/build-request-body.js';
 import { customIdFor, itemRefOf } from '../pipelines/templates/item-identity.js';
 import { endpointOfTemplate, modelOf } from '../pipelines/templates/template-definition.js';
-import type { TemplateItem } from '../pipelines/templates/template-item.js';
+import type { ReadObject, TemplateItem } from '../pipelines/templates/template-item.js';
 import { encodeResultLine, errorResultLine } from '../runs/result-line.js';
 import { encodeManifestLine } from '../runs/manifest-line.js';
 import { encodeRequestLine } from '../runs/request-line.js';
@@ -71,7 +71,7 @@ async function buildFromItems(
   const endpoint = endpointOfTemplate(template);
   const model = modelOf(template);
   const source = run.source === null ? null : createItemSource(run.source, deps.s3);
-  const readObject = source === null ? undefined : (key: string, maxBytes: number) => source.read(key, maxBytes);
+  const readObject: ReadObject | undefined = source === null ? undefined : (key, maxBytes, use) => source.read(key, maxBytes, use);
   // Items whose body is being built, oldest first. Several are read at once (each may be an
   // object fetched from S3, where latency, not bandwidth, is the cost) but they are consumed in
   // input order, so the shards come out byte for byte the same as a one-at-a-time build and a

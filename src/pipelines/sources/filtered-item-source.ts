@@ -1,4 +1,4 @@
-import type { BoundedRead } from '../../lib/read-bounded.js';
+import type { LentRead } from '../../lib/read-bounded.js';
 import type { ItemSource, SourceObject } from './item-source.js';
 
 export interface SourceFilter {
@@ -49,8 +49,8 @@ export class FilteredItemSource implements ItemSource {
     }
   }
 
-  read(key: string, maxBytes: number): Promise<BoundedRead> {
-    return this.inner.read(key, maxBytes);
+  read<T>(key: string, maxBytes: number, use: (bytes: Buffer) => T): Promise<LentRead<T>> {
+    return this.inner.read(key, maxBytes, use);
   }
 
   private matchesKeyAndSize(object: SourceObject): boolean {

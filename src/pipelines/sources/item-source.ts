@@ -1,4 +1,4 @@
-import type { BoundedRead } from '../../lib/read-bounded.js';
+import type { LentRead } from '../../lib/read-bounded.js';
 
 /** One candidate item as a source lists it. */
 export interface SourceObject {
@@ -24,9 +24,13 @@ export interface ItemSource {
   /** The items, a page at a time, in key order; pages arrive as the listing proceeds. */
   listPages(): AsyncIterable<SourceObject[]>;
   /**
-   * One item's bytes, whole, or too_large as soon as more than maxBytes have
-   * been read (an oversized object costs at most that much memory);
-   * StorageNotFoundError when it has gone since the listing.
+   * Reads one item's bytes, whole, and hands them to `use`; too_large as soon
+   * as more than maxBytes have been read (an oversized object costs at most
+   * that much memory); StorageNotFoundError when it has gone since the listing.
+   * The bytes are lent for the call only: a source may read the next item
+   * into the same memory (the local folder does, so a build of thousands of
+   * images leaves no buffer per image behind), so `use` returns what it makes
+   * of them (a data URL, a decoded text), never the bytes themselves.
    */
-  read(key: string, maxBytes: number): Promise<BoundedRead>;
+  read<T>(key: string, maxBytes: number, use: (bytes: Buffer) => T): Promise<LentRead<T>>;
 }

@@ -1,7 +1,7 @@
 import { closeSync, constants, openSync, readSync, type Dirent, type Stats } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { BoundedRead } from '../../lib/read-bounded.js';
+import { lendBytes, type BoundedRead, type LentRead } from '../../lib/read-bounded.js';
 import { StorageNotFoundError } from '../../storage/object-storage.js';
 import type { ItemSource, SourceObject } from './item-source.js';
 
@@ -62,14 +62,16 @@ export class LocalItemSource implements ItemSource {
    * A read is bounded by the caller's limit (an image's is megabytes), so
    * the event loop is never held for long. No fstat: a read shorter than
    * asked for is the end of the file, and a folder at the key fails its
-   * read with EISDIR.
+   * read with EISDIR. An item that fits one read is lent to `use` where it
+   * was read, in the one scratch buffer: being synchronous, the read and
+   * `use` end before any other read starts.
    */
-  async read(key: string, maxBytes: number): Promise<BoundedRead> {
+  async read<T>(key: string, maxBytes: number, use: (bytes: Buffer) => T): Promise<LentRead<T>> {
     const segments = this.segmentsOf(key);
     const root = await this.realRoot();
     const fd = (segments.length === 1 ? openUnlessLink(path.join(root, key), key) : null) ?? openResolved(await this.resolvedPath(root, segments, key), key);
     try {
-      return readFdBounded(fd, maxBytes);
+      return lendBytes(readFdBounded(fd, maxBytes), use);
     } catch (error) {
       if (error instanceof Error && 'code' in error && error.code === 'EISDIR') throw new StorageNotFoundError(key);
       throw error;
@@ -210,14 +212,18 @@ function openResolved(file: string, key: string): number {
 }
 
 /**
- * Reads go into this buffer and the bytes read are copied out at their
- * exact size: the file's size is not known without an fstat, and a buffer
- * of the largest allowed size for each read would be megabytes per image.
- * One is enough: reads are synchronous, so never two at once.
+ * Reads go into this buffer: the file's size is not known without an fstat,
+ * and a buffer of the largest allowed size for each read would be megabytes
+ * per image. One is enough: reads are synchronous, so never two at once.
  */
 const scratch = Buffer.allocUnsafe(MAX_CHUNK_BYTES);
 
-/** A file's bytes from the start until a short read (the end), or too_large once more than maxBytes were read. */
+/**
+ * A file's bytes from the start until a short read (the end), or too_large
+ * once more than maxBytes were read. A file that ends within the first read
+ * comes back as a view of the scratch buffer, valid until the next read;
+ * a larger one is copied out chunk by chunk and joined.
+ */
 function readFdBounded(fd: number, maxBytes: number): BoundedRead {
   const chunks: Buffer[] = [];
   let total = 0;
@@ -227,10 +233,12 @@ function readFdBounded(fd: number, maxBytes: number): BoundedRead {
     const bytesRead = readSync(fd, scratch, 0, wanted, total);
     total += bytesRead;
     if (total > maxBytes) return { ok: false, reason: 'too_large', readBytes: total };
-    if (bytesRead > 0) chunks.push(Buffer.from(scratch.subarray(0, bytesRead)));
+    const read = scratch.subarray(0, bytesRead);
+    if (bytesRead < wanted && chunks.length === 0) return { ok: true, bytes: read };
+    if (bytesRead > 0) chunks.push(Buffer.from(read));
     if (bytesRead < wanted) break;
   }
-  return { ok: true, bytes: chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, total) };
+  return { ok: true, bytes: Buffer.concat(chunks, total) };
 }
 
 function compare(a: string, b: string): number {

@@ -1,6 +1,6 @@
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client, type _Object } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
-import { readBounded, type BoundedRead } from '../../lib/read-bounded.js';
+import { lendBytes, readBounded, type LentRead } from '../../lib/read-bounded.js';
 import { StorageNotFoundError } from '../../storage/object-storage.js';
 import { isS3NotFound } from '../../storage/s3-errors.js';
 import type { ItemSource, SourceObject } from './item-source.js';
@@ -44,8 +44,8 @@ export class S3ItemSource implements ItemSource {
     } while (continuationToken !== undefined);
   }
 
-  async read(key: string, maxBytes: number): Promise<BoundedRead> {
-    return readBounded(await this.stream(key), maxBytes);
+  async read<T>(key: string, maxBytes: number, use: (bytes: Buffer) => T): Promise<LentRead<T>> {
+    return lendBytes(await readBounded(await this.stream(key), maxBytes), use);
   }
 
   /** The object's body as the SDK streams it. */

@@ -39,9 +39,7 @@ export const articleTextForItem = async (
     return itemFailure('unsupported_item', `${key}: only .txt, .md and .json articles can be summarized`);
   }
 
-  const read = await readItemObject(item, key, readObject, MAX_ARTICLE_BYTES, 'item_too_large');
-  if (!read.ok) return read;
-  const text = decodeUtf8(read.value, key);
+  const text = await readItemObject(item, key, readObject, MAX_ARTICLE_BYTES, 'item_too_large', (bytes) => decodeUtf8(bytes, key));
   if (!text.ok || !isJson) return text.ok ? asText(text.value, key) : text;
 
   let parsed: unknown;

@@ -37,9 +37,7 @@ export const imageUrlForItem = async (
   }
   const key = sourceKeyOf(item);
   if (key === null) return itemFailure('missing_field', 'the item has no "key", "image_url" or "image_base64"');
-  const read = await readItemObject(item, key, readObject, template.max_image_bytes, 'image_too_large');
-  if (!read.ok) return read;
-  return dataUrlOf(read.value, key);
+  return readItemObject(item, key, readObject, template.max_image_bytes, 'image_too_large', (bytes) => dataUrlOf(bytes, key));
 };
 
 type Base64Payload = { ok: true; base64: string } | { ok: false; message: string };

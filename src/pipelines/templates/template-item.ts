@@ -1,4 +1,4 @@
-import type { BoundedRead } from '../../lib/read-bounded.js';
+import type { LentRead } from '../../lib/read-bounded.js';
 
 /**
  * An item as templates see it: a plain JSON object, either POSTed by a user
@@ -8,11 +8,12 @@ import type { BoundedRead } from '../../lib/read-bounded.js';
 export type TemplateItem = Readonly<Record<string, unknown>>;
 
 /**
- * A source object's bytes, whole, unless there are more than maxBytes of
- * them; rejects when the object cannot be read. What templates read items
- * through: a source can read an object in fewer steps than a stream takes.
+ * Reads a source object's bytes, whole, unless there are more than maxBytes
+ * of them, and hands them to `use` for the call only (ItemSource.read);
+ * rejects when the object cannot be read. What templates read items through:
+ * a source can read an object in fewer steps than a stream takes.
  */
-export type ReadObject = (key: string, maxBytes: number) => Promise<BoundedRead>;
+export type ReadObject = <T>(key: string, maxBytes: number, use: (bytes: Buffer) => T) => Promise<LentRead<T>>;
 
 /** A source item names a stored object; everything else is a POSTed item. */
 export const sourceKeyOf = (item: TemplateItem): string | null =>

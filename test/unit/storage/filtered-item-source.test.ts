@@ -17,7 +17,7 @@ function fakeSource(pages: SourceObject[][]): ItemSource {
     async *listPages() {
       yield* pages;
     },
-    read: async (key) => ({ ok: true, bytes: Buffer.from(key) }),
+    read: async (key, _maxBytes, use) => ({ ok: true, value: use(Buffer.from(key)) }),
   };
 }
 

@@ -9,6 +9,9 @@ import { LocalItemSource } from '../../../src/pipelines/sources/local-item-sourc
 import { IMAGE_SUFFIXES } from '../../../src/pipelines/sources/source-definition.js';
 import { StorageNotFoundError } from '../../../src/storage/object-storage.js';
 
+/** Keeps the bytes a source lends (they are valid only during the call). */
+const copy = (bytes: Buffer): Buffer => Buffer.from(bytes);
+
 async function listAll(source: ItemSource): Promise<SourceObject[]> {
   const all: SourceObject[] = [];
   for await (const page of source.listPages()) all.push(...page);
@@ -79,19 +82,19 @@ describe('local item source', () => {
 
     const source = new LocalItemSource(root);
     assert.deepEqual(await keysOf(source), ['link-dir/one.txt', 'link-file.txt', 'real/one.txt']);
-    await assert.rejects(source.read('out-file.txt', 10), /leads outside/);
-    await assert.rejects(source.read('out-dir/secret.txt', 10), /leads outside/);
-    assert.deepEqual(await source.read('link-file.txt', 10), { ok: true, bytes: Buffer.from('1') });
+    await assert.rejects(source.read('out-file.txt', 10, copy), /leads outside/);
+    await assert.rejects(source.read('out-dir/secret.txt', 10, copy), /leads outside/);
+    assert.deepEqual(await source.read('link-file.txt', 10, copy), { ok: true, value: Buffer.from('1') });
   });
 
   test('read gives an item nested in folders; missing, dotted and escaping keys are refused', async () => {
     await put('docs/article.md', '# Title');
     const source = new LocalItemSource(root);
-    assert.deepEqual(await source.read('docs/article.md', 100), { ok: true, bytes: Buffer.from('# Title') });
-    await assert.rejects(source.read('docs/missing.md', 100), StorageNotFoundError);
-    await assert.rejects(source.read('docs', 100), StorageNotFoundError);
+    assert.deepEqual(await source.read('docs/article.md', 100, copy), { ok: true, value: Buffer.from('# Title') });
+    await assert.rejects(source.read('docs/missing.md', 100, copy), StorageNotFoundError);
+    await assert.rejects(source.read('docs', 100, copy), StorageNotFoundError);
     for (const key of ['../outside.txt', 'docs/../../x', '/etc/passwd', '.hidden', 'docs//article.md', '']) {
-      await assert.rejects(source.read(key, 100), /not an item key/, key);
+      await assert.rejects(source.read(key, 100, copy), /not an item key/, key);
     }
   });
 
@@ -103,16 +106,29 @@ describe('local item source', () => {
     await writeFile(path.join(root, 'big.bin'), big);
     const source = new LocalItemSource(root);
 
-    const article = await source.read('docs/article.md', 100);
-    assert.deepEqual(article, { ok: true, bytes: Buffer.from('# Title') });
-    assert.deepEqual(await source.read('docs/article.md', 7), { ok: true, bytes: Buffer.from('# Title') }, 'exactly at the limit');
-    const over = await source.read('docs/article.md', 6);
+    const article = await source.read('docs/article.md', 100, copy);
+    assert.deepEqual(article, { ok: true, value: Buffer.from('# Title') });
+    assert.deepEqual(await source.read('docs/article.md', 7, copy), { ok: true, value: Buffer.from('# Title') }, 'exactly at the limit');
+    const over = await source.read('docs/article.md', 6, copy);
     assert.equal(over.ok, false);
-    assert.deepEqual(await source.read('empty.txt', 10), { ok: true, bytes: Buffer.alloc(0) });
-    const whole = await source.read('big.bin', big.length);
-    assert.ok(whole.ok && whole.bytes.equals(big));
+    assert.deepEqual(await source.read('empty.txt', 10, copy), { ok: true, value: Buffer.alloc(0) });
+    const whole = await source.read('big.bin', big.length, copy);
+    assert.ok(whole.ok && whole.value.equals(big));
     // Reading stops one byte past the limit, not at the end of the file.
-    assert.deepEqual(await source.read('big.bin', 1024 * 1024 + 10), { ok: false, reason: 'too_large', readBytes: 1024 * 1024 + 11 });
+    assert.deepEqual(await source.read('big.bin', 1024 * 1024 + 10, copy), { ok: false, reason: 'too_large', readBytes: 1024 * 1024 + 11 });
+  });
+
+  test('reads started together each lend their own bytes to their own use, small and large alike', async () => {
+    // Sizes on both sides of the single 1 MB read, so lent views of the shared buffer and joined copies are both in play.
+    const contents = Array.from({ length: 24 }, (_, index) => Buffer.alloc(index % 6 === 0 ? 1024 * 1024 + index : 1000 + index, index));
+    await Promise.all(contents.map((content, index) => writeFile(path.join(root, `item-${index}.bin`), content)));
+    const source = new LocalItemSource(root);
+
+    const digests = await Promise.all(contents.map((_, index) => source.read(`item-${index}.bin`, 2 * 1024 * 1024, (bytes) => `${bytes.length}:${bytes[0]}:${bytes.at(-1)}:${bytes.every((byte) => byte === index)}`)));
+    assert.deepEqual(
+      digests,
+      contents.map((content, index) => ({ ok: true, value: `${content.length}:${index}:${index}:true` })),
+    );
   });
 
   test('read refuses what open refuses: missing items, folders, dotted keys and links that leave the folder', async () => {
@@ -125,15 +141,15 @@ describe('local item source', () => {
     await symlink(path.join(base, 'outside.txt'), path.join(root, 'real', 'out-file.txt'));
     const source = new LocalItemSource(root);
 
-    assert.deepEqual(await source.read('link-file.txt', 10), { ok: true, bytes: Buffer.from('1') });
-    assert.deepEqual(await source.read('link-dir/one.txt', 10), { ok: true, bytes: Buffer.from('1') });
-    await assert.rejects(source.read('out-file.txt', 10), /leads outside/);
-    await assert.rejects(source.read('real/out-file.txt', 10), /leads outside/);
-    await assert.rejects(source.read('docs/missing.md', 10), StorageNotFoundError);
-    await assert.rejects(source.read('missing.md', 10), StorageNotFoundError);
-    await assert.rejects(source.read('docs', 10), StorageNotFoundError);
+    assert.deepEqual(await source.read('link-file.txt', 10, copy), { ok: true, value: Buffer.from('1') });
+    assert.deepEqual(await source.read('link-dir/one.txt', 10, copy), { ok: true, value: Buffer.from('1') });
+    await assert.rejects(source.read('out-file.txt', 10, copy), /leads outside/);
+    await assert.rejects(source.read('real/out-file.txt', 10, copy), /leads outside/);
+    await assert.rejects(source.read('docs/missing.md', 10, copy), StorageNotFoundError);
+    await assert.rejects(source.read('missing.md', 10, copy), StorageNotFoundError);
+    await assert.rejects(source.read('docs', 10, copy), StorageNotFoundError);
     for (const key of ['../outside.txt', 'docs/../../x', '/etc/passwd', '.hidden', 'docs//article.md', '']) {
-      await assert.rejects(source.read(key, 10), /not an item key/, key);
+      await assert.rejects(source.read(key, 10, copy), /not an item key/, key);
     }
   });
 
@@ -186,7 +202,7 @@ describe('local item source', () => {
     const images = createItemSource({ type: 'local', path: root, suffixes: [...IMAGE_SUFFIXES], max_object_bytes: 1000 }, noS3);
     assert.deepEqual(await keysOf(images), ['photos/cat.PNG', 'photos/dog.jpeg']);
     assert.equal(images.describe(), `local folder ${root} (suffixes .png .jpg .jpeg .gif .webp, at most 1000 bytes)`);
-    assert.deepEqual(await images.read('photos/cat.PNG', 10), { ok: true, bytes: Buffer.from('png') });
+    assert.deepEqual(await images.read('photos/cat.PNG', 10, copy), { ok: true, value: Buffer.from('png') });
 
     const everything = createItemSource({ type: 'local', path: root }, noS3);
     assert.equal((await keysOf(everything)).length, 5);

@@ -7,7 +7,7 @@ import { buildRequestBody, type BuildRequestResult } from '../../../src/pipeline
 import { MAX_ARTICLE_BYTES } from '../../../src/pipelines/templates/article-text.js';
 import type { ItemErrorCode } from '../../../src/pipelines/templates/item-error.js';
 import { SEED_MODERATION_PROMPT, templateDefinitionSchema, type TemplateDefinition } from '../../../src/pipelines/templates/template-definition.js';
-import { readBounded } from '../../../src/lib/read-bounded.js';
+import { lendBytes, readBounded } from '../../../src/lib/read-bounded.js';
 import type { ReadObject } from '../../../src/pipelines/templates/template-item.js';
 
 /** Streams a test object's bytes, as a source's open does. */
@@ -15,8 +15,8 @@ type OpenObject = (key: string) => Promise<Readable>;
 /** Reads through a stream the way the S3 source does (readBounded), so the bound is tested on real streams. */
 const reading =
   (open: OpenObject): ReadObject =>
-  async (key, maxBytes) =>
-    readBounded(await open(key), maxBytes);
+  async (key, maxBytes, use) =>
+    lendBytes(await readBounded(await open(key), maxBytes), use);
 
 const fixturesDir = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 const fixture = (path: string): Buffer => readFileSync(`${fixturesDir}${path}`);
