@@ -4,7 +4,7 @@ import https from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
-import { uploadedFile, readUploadedFile, type UploadedFile } from './uploaded-file.js';
+import { giveBackUploadChunk, uploadedFile, readUploadedFile, type UploadedFile } from './uploaded-file.js';
 import { uploadProgress } from './upload-progress.js';
 
 /**
@@ -32,7 +32,7 @@ const RESPONSE_BUFFER_BYTES = 2 * 1024 * 1024;
 
 interface BodySource {
   /** Makes the body's bytes; called again for a redirect, so a replayable body can be re-sent. */
-  open(): Readable | Buffer | null;
+  open(): AsyncIterable<Uint8Array> | Buffer | null;
   length: number | undefined;
   contentType: string | undefined;
   /** A one-shot stream cannot be sent twice (a 307/308 redirect). */
@@ -74,7 +74,7 @@ function multipartSource(form: FormData): BodySource {
     }
   }
   return {
-    open: () => Readable.from(chunks(), { objectMode: false }),
+    open: chunks,
     length,
     contentType: `multipart/form-data; boundary=${boundary}`,
     replayable: true,
@@ -92,7 +92,7 @@ function bodySource(body: unknown): BodySource {
   if (body instanceof FormData) return multipartSource(body);
   if (body instanceof Blob) {
     return {
-      open: () => Readable.from(body.stream(), { objectMode: false }),
+      open: () => body.stream(),
       length: body.size,
       contentType: body.type === '' ? undefined : body.type,
       replayable: true,
@@ -104,19 +104,51 @@ function bodySource(body: unknown): BodySource {
       open: () => {
         if (used) throw new TypeError('a ReadableStream body cannot be sent twice');
         used = true;
-        return Readable.from(body as AsyncIterable<Uint8Array>, { objectMode: false });
+        return body as AsyncIterable<Uint8Array>;
       },
       length: undefined,
       contentType: undefined,
       replayable: false,
     };
   }
-  if (body instanceof Readable) return { open: () => body, length: undefined, contentType: undefined, replayable: false };
   if (typeof body === 'object' && Symbol.asyncIterator in body) {
-    return { open: () => Readable.from(body as AsyncIterable<Uint8Array>, { objectMode: false }), length: undefined, contentType: undefined, replayable: false };
+    return { open: () => body as AsyncIterable<Uint8Array>, length: undefined, contentType: undefined, replayable: false };
   }
   throw new TypeError(`nodeHttpFetch cannot send a body of type ${Object.prototype.toString.call(body)}`);
 }
+
+/**
+ * Sends a streamed body at the socket's pace and ends the request. Each chunk
+ * is written with a callback that gives a lent upload chunk back once the
+ * socket has it (uploaded-file.ts): an upload reuses a few chunks' memory
+ * instead of leaving a new 256 KB buffer behind per chunk.
+ */
+async function writeBody(payload: AsyncIterable<Uint8Array>, request: http.ClientRequest, onSent: ((bytes: number) => void) | undefined): Promise<void> {
+  let sent = 0;
+  for await (const chunk of payload) {
+    if (request.destroyed) throw new Error('the request closed before its body was sent');
+    const more = request.write(chunk, () => giveBackUploadChunk(chunk));
+    sent += chunk.length;
+    onSent?.(sent);
+    if (!more) await drained(request);
+  }
+  request.end();
+}
+
+/** Resolves at the request's next drain; rejects if it closes first. */
+const drained = (request: http.ClientRequest): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const onDrain = (): void => {
+      request.off('close', onClose);
+      resolve();
+    };
+    const onClose = (): void => {
+      request.off('drain', onDrain);
+      reject(new Error('the request closed before its body was sent'));
+    };
+    request.once('drain', onDrain);
+    request.once('close', onClose);
+  });
 
 function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
@@ -237,13 +269,8 @@ async function send(
     if (payload === null) outgoingRequest.end();
     else if (Buffer.isBuffer(payload)) outgoingRequest.end(payload);
     else {
-      const onSent = uploadProgress.getStore();
-      if (onSent !== undefined) {
-        let sent = 0;
-        payload.on('data', (chunk: Buffer) => onSent((sent += chunk.length)));
-      }
-      // pipeline keeps to the socket's pace; a failed upload ends the request with the error.
-      pipeline(payload, outgoingRequest).catch((error: unknown) => {
+      // A failed upload ends the request with the error.
+      writeBody(payload, outgoingRequest, uploadProgress.getStore()).catch((error: unknown) => {
         outgoingRequest.destroy(error instanceof Error ? error : new Error(String(error)));
       });
     }

@@ -84,6 +84,23 @@ describe('nodeHttpFetch and uploadBatchFile with the SDK', () => {
     assert.ok(downloadGrowth < 64, `download grew RSS by ${downloadGrowth.toFixed(1)} MB`);
   });
 
+  it('uploads several files at once, each arriving intact although their chunks share reused memory', async () => {
+    // Each file is many chunks (256 KB each), more than are ever kept spare, so chunks given back by one upload serve the others.
+    const paths = await Promise.all(
+      ['a', 'b', 'c', 'd'].map(async (name, index) => {
+        const path = join(kit.dir, `together-${name}.jsonl`);
+        await writeBigJsonl(path, 6 + index);
+        return path;
+      }),
+    );
+    const files = await Promise.all(paths.map((path, index) => uploadBatchFile(kit.client, path, `together-${index}.jsonl`)));
+    for (const [index, file] of files.entries()) {
+      const response = await kit.client.files.content(file.id);
+      const received = createHash('sha256').update(Buffer.from(await response.arrayBuffer())).digest('hex');
+      assert.equal(received, await sha256OfFile(paths[index] as string), `file ${index} arrived intact`);
+    }
+  });
+
   it('a retried upload sends the whole file again from the start (a fresh stream per attempt)', async () => {
     kit.emulator.faults.operations = ['createFile'];
     kit.emulator.faults.serverErrorNext = 1;
