@@ -38,6 +38,11 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
     // S3-compatible servers store those framing bytes inside the object.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // The middleware stack is resolved once per command class, not on every
+    // send: a build reads thousands of objects, and each stack built anew was
+    // most of what its reads left for the garbage collector (no middleware is
+    // ever added after the client is made, which the cache would miss).
+    cacheMiddleware: true,
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
   });
 }
