@@ -81,7 +81,8 @@ export interface BatchRecord {
   readonly params: CreateBatchParams;
   readonly createdMs: number;
   readonly plan: BatchPlan;
-  scanPromise: Promise<void>;
+  /** The input's validation, once started (validationDue); null before. */
+  scanPromise: Promise<void> | null;
   scan: ScanResult | null;
   validation: { doneMs: number; ok: boolean } | null;
   tokenLimitError: BatchLineError | null;
@@ -124,7 +125,7 @@ export class BatchEngine {
     private readonly logError: (message: string, error: unknown) => void,
   ) {}
 
-  /** Creates the batch (status validating) and starts reading its input file. */
+  /** Creates the batch (status validating); its input file is read when its validating time is over. */
   create(params: CreateBatchParams): BatchRecord {
     const file = this.files.get(params.inputFileId);
     if (file === undefined) throw noSuchFile(params.inputFileId, 'input_file_id');
@@ -142,7 +143,7 @@ export class BatchEngine {
       params,
       createdMs: Date.now(),
       plan,
-      scanPromise: Promise.resolve(),
+      scanPromise: null,
       scan: null,
       validation: null,
       tokenLimitError: null,
@@ -155,7 +156,7 @@ export class BatchEngine {
     };
     this.batches.set(record.id, record);
     this.files.pin(file.id);
-    record.scanPromise = this.track(this.validate(record, file.path));
+    if (record.plan.timing.validatingMs === 0) void this.validated(record);
     return record;
   }
 
@@ -198,11 +199,15 @@ export class BatchEngine {
     return this.describe(record, now);
   }
 
-  /** Finishes every batch whose time is up, so webhooks go out without anyone polling. */
+  /** Validates and finishes every batch whose time is up, so webhooks go out without anyone polling. */
   sweep(): void {
     const now = Date.now();
     for (const record of this.batches.values()) {
-      if (record.finalizing !== null || record.validation === null) continue;
+      if (record.finalizing !== null) continue;
+      if (record.validation === null) {
+        if (this.validationDue(record, now)) void this.validated(record).catch(() => undefined);
+        continue;
+      }
       const terminal = this.timeline(record).terminal;
       if (terminal !== null && terminal.atMs <= now) void this.finalize(record).catch(() => undefined);
     }
@@ -293,16 +298,37 @@ export class BatchEngine {
     return tracked;
   }
 
+  /**
+   * The input is read once the validating time is over, not at create: on
+   * OpenAI's side validation costs the caller nothing, and a stand-in that
+   * parsed every line of each new batch at once took a core from whatever
+   * shares its machine (a worker building and uploading the next shards, in
+   * the benchmarks) during time that is OpenAI's. A batch cancelled while
+   * validating is never read.
+   */
+  private validationDue(record: BatchRecord, now: number): boolean {
+    const dueMs = record.createdMs + record.plan.timing.validatingMs;
+    return now >= dueMs && (record.cancelRequestedMs === null || record.cancelRequestedMs >= dueMs);
+  }
+
+  /** Starts the input's validation unless it has started; resolves when it is done. */
+  private validated(record: BatchRecord): Promise<void> {
+    record.scanPromise ??= this.track(this.validate(record));
+    return record.scanPromise;
+  }
+
   private async settle(record: BatchRecord): Promise<void> {
-    // Validation runs in the background; once the validating time is over, a read waits for it.
-    if (record.validation === null && Date.now() >= record.createdMs + record.plan.timing.validatingMs) await record.scanPromise;
+    // A read once the validating time is over waits for the validation.
+    if (record.validation === null && this.validationDue(record, Date.now())) await this.validated(record);
     const terminal = this.timeline(record).terminal;
     if (terminal !== null && terminal.atMs <= Date.now()) await this.finalize(record);
   }
 
-  private async validate(record: BatchRecord, path: string): Promise<void> {
+  private async validate(record: BatchRecord): Promise<void> {
     let scan: ScanResult;
     try {
+      const path = this.files.contentPath(record.params.inputFileId);
+      if (path === undefined) throw new Error(`the input file ${record.params.inputFileId} is gone`);
       scan = await scanInputFile(path, {
         endpoint: record.params.endpoint,
         plan: record.plan,
@@ -317,7 +343,7 @@ export class BatchEngine {
     record.scan = scan;
     let ok = scan.ok;
     if (scan.ok) {
-      record.tokenLimitError = this.checkTokenBudget(record, scan.model, scan.estimatedTokens);
+      record.tokenLimitError = await this.checkTokenBudget(record, scan.model, scan.estimatedTokens);
       ok = record.tokenLimitError === null;
     }
     if (scan.ok && ok) {
@@ -334,10 +360,12 @@ export class BatchEngine {
    * OpenAI's organisation-wide enqueued-token limit: the tokens of this batch
    * plus those of every batch of the model still running must fit.
    */
-  private checkTokenBudget(record: BatchRecord, model: string | null, tokens: number): BatchLineError | null {
+  private async checkTokenBudget(record: BatchRecord, model: string | null, tokens: number): Promise<BatchLineError | null> {
     const budgets = this.faults.tokenBudgetPerModel;
     const budget = (model === null ? undefined : budgets[model]) ?? budgets['*'];
     if (budget === undefined) return null;
+    // The batches created before this one count once their inputs are read: read them now, as OpenAI knows them.
+    await Promise.allSettled([...this.batches.values()].filter((other) => other.sequence < record.sequence && other.cancelRequestedMs === null).map((other) => this.validated(other)));
     const now = Date.now();
     let enqueued = 0;
     for (const other of this.batches.values()) {
@@ -359,6 +387,7 @@ export class BatchEngine {
   }
 
   private async writeResults(record: BatchRecord): Promise<void> {
+    // A batch ends without a validation only when cancelled while validating (validationDue).
     await record.scanPromise;
     const terminal = this.timeline(record).terminal;
     if (terminal === null) throw new Error(`finalize called on ${record.id} before it is terminal`);

@@ -168,6 +168,22 @@ describe('emulator: expiry and cancellation', () => {
     assert.equal(batch.error_file_id, null);
   });
 
+  it('reads the input of a batch only once its validating time is over, and a read then waits for it', async () => {
+    const created = await kit.createBatch(chatLines(3), { metadata: { emulator_validating_ms: '300' } });
+    const createdMs = Date.now();
+    // The model is known from the input's lines: null means the file has not been read.
+    assert.equal(kit.emulator.ledger.batch(created.id)?.model, null, 'not read at create');
+    const cancelledEarly = await kit.createBatch(chatLines(3), { metadata: { emulator_validating_ms: '300' } });
+    await kit.client.batches.cancel(cancelledEarly.id);
+
+    const batch = await kit.waitForStatus(created.id, TERMINAL);
+    assert.equal(batch.status, 'completed');
+    assert.ok(Date.now() - createdMs >= 300);
+    assert.equal(kit.emulator.ledger.batch(created.id)?.model, 'gpt-4o-mini', 'read once due');
+    assert.equal((await kit.waitForStatus(cancelledEarly.id, TERMINAL)).status, 'cancelled');
+    assert.equal(kit.emulator.ledger.batch(cancelledEarly.id)?.model, null, 'a batch cancelled while validating is never read');
+  });
+
   it('refuses to cancel a finished batch with a 400', async () => {
     const created = await kit.createBatch(chatLines(1));
     await kit.waitForStatus(created.id, TERMINAL);
