@@ -215,8 +215,9 @@ function openResolved(file: string, key: string): number {
  * Reads go into this buffer: the file's size is not known without an fstat,
  * and a buffer of the largest allowed size for each read would be megabytes
  * per image. One is enough: reads are synchronous, so never two at once.
+ * Made on the first read, so a process that reads no local item (the API) has none.
  */
-const scratch = Buffer.allocUnsafe(MAX_CHUNK_BYTES);
+let scratchBuffer: Buffer | null = null;
 
 /**
  * A file's bytes from the start until a short read (the end), or too_large
@@ -225,6 +226,7 @@ const scratch = Buffer.allocUnsafe(MAX_CHUNK_BYTES);
  * a larger one is copied out chunk by chunk and joined.
  */
 function readFdBounded(fd: number, maxBytes: number): BoundedRead {
+  const scratch = (scratchBuffer ??= Buffer.allocUnsafe(MAX_CHUNK_BYTES));
   const chunks: Buffer[] = [];
   let total = 0;
   for (;;) {
