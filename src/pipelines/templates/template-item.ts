@@ -1,4 +1,4 @@
-import type { LentRead } from '../../lib/read-bounded.js';
+import type { ItemSource } from '../sources/item-source.js';
 
 /**
  * An item as templates see it: a plain JSON object, either POSTed by a user
@@ -8,12 +8,11 @@ import type { LentRead } from '../../lib/read-bounded.js';
 export type TemplateItem = Readonly<Record<string, unknown>>;
 
 /**
- * Reads a source object's bytes, whole, unless there are more than maxBytes
- * of them, and hands them to `use` for the call only (ItemSource.read);
- * rejects when the object cannot be read. What templates read items through:
- * a source can read an object in fewer steps than a stream takes.
+ * What templates read source items through: the run's source's own read
+ * (ItemSource.read, bytes lent to `use` for the call only), so a source can
+ * read an object in fewer steps than a stream takes.
  */
-export type ReadObject = <T>(key: string, maxBytes: number, use: (bytes: Buffer) => T) => Promise<LentRead<T>>;
+export type ReadObject = ItemSource['read'];
 
 /** A source item names a stored object; everything else is a POSTed item. */
 export const sourceKeyOf = (item: TemplateItem): string | null =>
