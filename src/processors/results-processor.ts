@@ -5,8 +5,8 @@ import { readLineBatches, readLineBlocks } from '../lib/jsonl.js';
 import { encodeOutputBlock, OUTCOME_SUCCEEDED, OUTCOME_TRANSIENT, SplicedResultLines, type EncodedOutputBlock } from '../runs/output-block.js';
 import type { OutputReading } from '../runs/parse-output-for-run.js';
 import { encodedResultLine, errorResultLine, isSuccess, type ResultLine } from '../runs/result-line.js';
-import { decodeManifestLine } from '../runs/manifest-line.js';
-import { ShardJoinIndex } from '../runs/shard-join-index.js';
+import { indexManifestBlock } from '../runs/manifest-line.js';
+import { ANSWERED_BEFORE, ShardJoinIndex } from '../runs/shard-join-index.js';
 import { NO_BATCH_YET, type RunRecord, type ShardRecord } from '../runs/run-record.js';
 import { storageKeys } from '../runs/storage-keys.js';
 import { StoredLinesWriter } from '../storage/stored-lines-writer.js';
@@ -73,18 +73,18 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
       // entries) run back to back instead of each between two lines' work that pushes the index out
       // of the CPU's cache (a tenth of the join's time per file).
       const joinBlock = (block: EncodedOutputBlock): void => {
-        const items = block.customIds.map((customId) => (customId === null ? undefined : index.claimItemJson(customId)));
-        const lines = new SplicedResultLines(block);
-        for (let at = 0; at < items.length; at += 1) {
+        const positions = block.customIds.map((customId) => (customId === null ? ANSWERED_BEFORE : index.claimPosition(customId)));
+        const lines = new SplicedResultLines(block, index);
+        for (let at = 0; at < positions.length; at += 1) {
           crashPoint('results:mid-download', deps.config);
-          const item = items[at];
-          if (item === undefined) continue;
+          const position = positions[at] as number;
+          if (position === ANSWERED_BEFORE) continue;
           const outcome = block.outcomes[at] as number;
           if (mode.kind === 'transient' && (outcome & OUTCOME_TRANSIENT) !== 0) retry.add(block.customIds[at] as string);
           else {
             if ((outcome & OUTCOME_SUCCEEDED) !== 0) succeeded += 1;
             else failed += 1;
-            results.append(lines.line(at, item));
+            results.append(lines.line(at, position));
           }
         }
       };
@@ -178,6 +178,8 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
  * on average over three A/B pairs of the results bench).
  */
 const OUTPUT_BLOCK_BYTES = 1024 * 1024;
+/** Bytes of a manifest per block the join index keeps its items in (each block is sized to its whole lines). */
+const MANIFEST_BLOCK_BYTES = 256 * 1024;
 /** Blocks being encoded at once, ahead of the one being joined: each thread has the next at hand. */
 const MAX_BLOCKS_ENCODING = 4;
 
@@ -209,11 +211,8 @@ async function discard(download: Promise<Readable> | null): Promise<void> {
 async function loadManifest(deps: Deps, run: RunRecord, shard: number): Promise<ShardJoinIndex> {
   const items = new ShardJoinIndex();
   if (run.input_kind !== 'items') return items;
-  for await (const batch of readLineBatches(await deps.storage.get(storageKeys.shardManifest(run.id, shard)))) {
-    for (const raw of batch) {
-      const { customId, itemJson } = decodeManifestLine(raw);
-      items.addItem(customId, itemJson);
-    }
+  for await (const block of readLineBlocks(await deps.storage.get(storageKeys.shardManifest(run.id, shard)), MANIFEST_BLOCK_BYTES)) {
+    indexManifestBlock(items, block);
   }
   return items;
 }

@@ -1,3 +1,5 @@
+import type { ShardJoinIndex } from './shard-join-index.js';
+
 /**
  * A line of a shard's manifest: which item a custom_id was built from, as
  * `JSON.stringify({ custom_id, item })` gives it. Written by the build, read
@@ -24,4 +26,51 @@ export function decodeManifestLine(raw: string): { customId: string; itemJson: s
   }
   const entry = JSON.parse(raw) as { custom_id: string; item?: unknown };
   return { customId: entry.custom_id, itemJson: JSON.stringify(entry.item) ?? 'null' };
+}
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const CLOSE_BRACE = 0x7d;
+const PREFIX_BYTES = Buffer.from(PREFIX);
+const ITEM_KEY_BYTES = Buffer.from(ITEM_KEY);
+
+/**
+ * Lists each line of a block of a manifest's bytes (whole lines, "\n"- or
+ * "\r\n"-ended, the last maybe unended) in the join index. A line in the
+ * shape encodeManifestLine writes is read in place: its id decoded, its item
+ * left in the block for the index to point at. Any other line goes through
+ * decodeManifestLine; blank lines are skipped.
+ */
+export function indexManifestBlock(index: ShardJoinIndex, bytes: Buffer): void {
+  const block = index.addBlock(bytes);
+  for (let start = 0; start < bytes.length; ) {
+    const newline = bytes.indexOf(NEWLINE, start);
+    const lineEnd = newline === -1 ? bytes.length : newline;
+    const end = lineEnd > start && bytes[lineEnd - 1] === CARRIAGE_RETURN ? lineEnd - 1 : lineEnd;
+    const lineStart = start;
+    start = lineEnd + 1;
+    const close = end - lineStart > PREFIX_BYTES.length && bytes[end - 1] === CLOSE_BRACE ? idClose(bytes, lineStart, end) : -1;
+    const itemStart = close + 1 + ITEM_KEY_BYTES.length;
+    if (close !== -1 && itemStart < end - 1 && ITEM_KEY_BYTES.compare(bytes, close + 1, itemStart) === 0) {
+      index.addItem(bytes.toString('utf8', lineStart + PREFIX_BYTES.length, close), block, itemStart, end - 1);
+      continue;
+    }
+    const raw = bytes.toString('utf8', lineStart, end);
+    if (raw.trim() === '') continue;
+    const { customId, itemJson } = decodeManifestLine(raw);
+    index.addItemText(customId, itemJson);
+  }
+}
+
+/** Where the custom_id of a line starting `{"custom_id":"` closes; -1 when the line does not, or the id holds an escape. */
+function idClose(bytes: Buffer, start: number, end: number): number {
+  if (PREFIX_BYTES.compare(bytes, start, start + PREFIX_BYTES.length) !== 0) return -1;
+  for (let at = start + PREFIX_BYTES.length; at < end; at += 1) {
+    const byte = bytes[at];
+    if (byte === QUOTE) return at;
+    if (byte === BACKSLASH) return -1;
+  }
+  return -1;
 }

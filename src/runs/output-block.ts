@@ -5,6 +5,7 @@ import type { OutputReading } from './parse-output-for-run.js';
 import { rawResponseBody, type BatchOutputLine } from './raw-response-body.js';
 import { isSuccess, resultLineAfterItem, resultLineResponse, resultLineStart, resultLineTail } from './result-line.js';
 import { isTransientFailure } from './retry-policy.js';
+import type { JoinedItems } from './shard-join-index.js';
 
 /** Bits of an encoded line's outcome. */
 export const OUTCOME_SUCCEEDED = 1;
@@ -133,35 +134,33 @@ function isBlankLine(source: Buffer, start: number, stop: number): boolean {
   return true;
 }
 
-/** An item's JSON is short: below this many characters its bytes are counted and copied here, not in a call into C++ (two per line). */
-const SHORT_ITEM = 64;
-
 /**
  * The lines of an encoded block as whole result lines, each with its item's
- * JSON text spliced in. One object serves every line of the block in turn
- * (`line` sets it up and returns it): the writer encodes a line as it takes
- * it, and an object per line was garbage for the collector on the job's
- * thread, which the join waits on.
+ * JSON bytes spliced in from the join index. One object serves every line of
+ * the block in turn (`line` sets it up and returns it): the writer encodes a
+ * line as it takes it, and an object per line was garbage for the collector
+ * on the job's thread, which the join waits on.
  */
 export class SplicedResultLines implements EncodedLine {
   byteLength = 0;
   private start = 0;
   private itemAt = 0;
   private end = 0;
-  private item = 'null';
-  private itemBytes = 4;
-  private itemIsAscii = true;
+  private position = 0;
+  private itemBytes = 0;
 
-  constructor(private readonly block: EncodedOutputBlock) {}
+  constructor(
+    private readonly block: EncodedOutputBlock,
+    private readonly items: JoinedItems,
+  ) {}
 
-  /** Line k with its item's JSON text ("null" when it has none); valid until the next call, so it is to be written at once. */
-  line(k: number, itemJson: string | null): EncodedLine {
+  /** Line k with the item at `position` of the index; valid until the next call, so it is to be written at once. */
+  line(k: number, position: number): EncodedLine {
     this.start = k === 0 ? 0 : (this.block.bounds[2 * k - 1] as number);
     this.itemAt = this.block.bounds[2 * k] as number;
     this.end = this.block.bounds[2 * k + 1] as number;
-    this.item = itemJson ?? 'null';
-    this.itemIsAscii = this.item.length <= SHORT_ITEM && isShortAscii(this.item);
-    this.itemBytes = this.itemIsAscii ? this.item.length : Buffer.byteLength(this.item);
+    this.position = position;
+    this.itemBytes = this.items.itemByteLength(position);
     this.byteLength = this.itemAt - this.start + this.itemBytes + (this.end - this.itemAt);
     return this;
   }
@@ -169,18 +168,8 @@ export class SplicedResultLines implements EncodedLine {
   writeTo(target: Buffer, offset: number): void {
     const { bytes } = this.block;
     target.set(bytes.subarray(this.start, this.itemAt), offset);
-    let at = offset + (this.itemAt - this.start);
-    if (this.itemIsAscii) {
-      for (let index = 0; index < this.item.length; index += 1) target[at + index] = this.item.charCodeAt(index);
-      at += this.item.length;
-    } else {
-      at += target.write(this.item, at, 'utf8');
-    }
-    target.set(bytes.subarray(this.itemAt, this.end), at);
+    const at = offset + (this.itemAt - this.start);
+    this.items.writeItem(this.position, target, at);
+    target.set(bytes.subarray(this.itemAt, this.end), at + this.itemBytes);
   }
-}
-
-function isShortAscii(text: string): boolean {
-  for (let index = 0; index < text.length; index += 1) if (text.charCodeAt(index) > 0x7f) return false;
-  return true;
 }

@@ -5,6 +5,7 @@ import { resultOfOutputLine } from '../../../src/runs/output-line-result.js';
 import type { OutputReading } from '../../../src/runs/parse-output-for-run.js';
 import type { BatchOutputLine } from '../../../src/runs/raw-response-body.js';
 import { RawJson, encodeResultLine } from '../../../src/runs/result-line.js';
+import { ShardJoinIndex } from '../../../src/runs/shard-join-index.js';
 
 const reading: OutputReading = { template: { type: 'image-moderation', model: 'gpt-4o-mini' } as OutputReading['template'], endpoint: '/v1/chat/completions' };
 const answer = (content: string) => ({ id: 'chatcmpl-1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content } }], usage: { total_tokens: 9 } });
@@ -17,11 +18,14 @@ const itemOf = (customId: string): string =>
 
 /** The whole result lines of an encoded block, each given itemOf(custom_id) as its item. */
 function joined(block: ReturnType<typeof encodeOutputBlock>): string[] {
-  const lines = new SplicedResultLines(block);
+  // Each item listed in the join index, as the manifest would list it.
+  const index = new ShardJoinIndex();
+  for (const customId of block.customIds) if (customId !== null) index.addItemText(customId, itemOf(customId));
+  const lines = new SplicedResultLines(block, index);
   return block.customIds.map((customId, k) => {
     // A line without a custom_id is never joined (nothing to claim); its span must be empty.
     if (customId === null) return block.bytes.subarray(k === 0 ? 0 : block.bounds[2 * k - 1], block.bounds[2 * k + 1]).toString();
-    const line = lines.line(k, itemOf(customId));
+    const line = lines.line(k, index.claimPosition(customId));
     const target = Buffer.alloc(line.byteLength + 8, 0x2a);
     line.writeTo(target, 4);
     assert.equal(target.subarray(0, 4).toString() + target.subarray(4 + line.byteLength).toString(), '********', 'writes exactly its byteLength');
