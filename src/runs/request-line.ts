@@ -31,7 +31,7 @@ function spliced(request: object, inlineImages: readonly InlineDataUrl[]): Shard
   // In the order JSON.stringify meets them, which is the order of the slots in its output.
   const slotted: InlineDataUrl[] = [];
   const json = JSON.stringify(request, (_key, value: unknown) => {
-    const image = typeof value === 'string' ? inlineImages.find((candidate) => candidate === value) : undefined;
+    const image = typeof value === 'string' ? inlineImages.find((candidate) => candidate.url === value) : undefined;
     if (image === undefined) return value;
     slotted.push(image);
     return SLOT;
@@ -41,7 +41,7 @@ function spliced(request: object, inlineImages: readonly InlineDataUrl[]): Shard
 
   let byteLength = 1;
   for (const piece of pieces) byteLength += Buffer.byteLength(piece);
-  for (const image of slotted) byteLength += image.length + 2;
+  for (const image of slotted) byteLength += image.url.length + 2;
   const writeTo = (target: Buffer, offset: number): void => {
     let at = offset;
     pieces.forEach((piece, index) => {
@@ -50,7 +50,8 @@ function spliced(request: object, inlineImages: readonly InlineDataUrl[]): Shard
       if (image === undefined) return;
       target[at++] = QUOTE;
       // ASCII by construction, so latin1 is a plain copy, byte for byte what UTF-8 would give.
-      at += target.write(image, at, 'latin1');
+      at += target.write(image.head, at, 'latin1');
+      at += target.write(image.base64, at, 'latin1');
       target[at++] = QUOTE;
     });
     target[at] = NEWLINE;

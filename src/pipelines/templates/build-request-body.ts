@@ -56,7 +56,7 @@ const bodyFor = async (template: TemplateDefinition, item: TemplateItem, ctx: Bu
           messages: [{ role: 'user', content }],
           ...maxTokens(template.max_tokens),
         },
-        url.value.inline ? [url.value.url] : [],
+        url.value.inline === null ? [] : [url.value.inline],
       );
     }
     case 'summarize': {

@@ -5,8 +5,11 @@ import { readItemObject } from './read-item-object.js';
 import { sniffImageType } from './sniff-image-type.js';
 import { sourceKeyOf, type ReadObject, type TemplateItem } from './template-item.js';
 
-/** An image URL for a request: one built here from the image's bytes, or an http(s) URL passed through. */
-export type ImageUrl = { inline: true; url: InlineDataUrl } | { inline: false; url: string };
+/** An image URL for a request: one built here from the image's bytes (`inline`, its parts), or an http(s) URL passed through (`inline` null). */
+export interface ImageUrl {
+  url: string;
+  inline: InlineDataUrl | null;
+}
 
 /**
  * The `image_url.url` to send for an item of an image-moderation run.
@@ -32,7 +35,7 @@ export const imageUrlForItem = async (
   if (typeof item.image_url === 'string') {
     const url = item.image_url;
     if (url.startsWith('data:')) return dataUrlFromBase64(stripDataUrl(url), 'image_url', template.max_image_bytes);
-    if (/^https?:\/\/[^\s]+$/i.test(url)) return itemOk({ inline: false, url });
+    if (/^https?:\/\/[^\s]+$/i.test(url)) return itemOk({ url, inline: null });
     return itemFailure('invalid_item', 'image_url must be an http(s) URL or a base64 data: URL');
   }
   const key = sourceKeyOf(item);
@@ -68,5 +71,6 @@ const dataUrlOf = (bytes: Buffer, what: string): ItemOutcome<ImageUrl> => {
   if (bytes.length === 0) return itemFailure('not_an_image', `${what} is empty, not an image`);
   const type = sniffImageType(bytes);
   if (type === null) return itemFailure('not_an_image', `${what} is not a png, jpeg, gif or webp image`);
-  return itemOk({ inline: true, url: inlineDataUrlOf(type, bytes) });
+  const inline = inlineDataUrlOf(type, bytes);
+  return itemOk({ url: inline.url, inline });
 };
