@@ -109,3 +109,28 @@ export async function* readLines(stream: Readable): AsyncIterable<string> {
 export async function* readJsonLines(stream: Readable): AsyncIterable<unknown> {
   for await (const line of readLines(stream)) yield JSON.parse(line) as unknown;
 }
+
+const isBlankByte = (byte: number | undefined): boolean => byte === 0x20 || byte === 0x09 || byte === CARRIAGE_RETURN;
+
+function isBlankLine(bytes: Uint8Array, start: number, stop: number): boolean {
+  // Most lines start with '{': one comparison settles them.
+  if (!isBlankByte(bytes[start])) return stop === start;
+  for (let at = start; at < stop; at += 1) if (!isBlankByte(bytes[at])) return false;
+  return true;
+}
+
+/**
+ * Calls `line` with the bounds [start, stop) of each non-blank line of a
+ * block of whole lines ("\n"- or "\r\n"-ended, the last maybe unended, as
+ * readLineBlocks gives them), its line ending left out.
+ */
+export function forEachLineOf(bytes: Buffer, line: (start: number, stop: number) => void): void {
+  for (let start = 0; start < bytes.length; ) {
+    const newline = bytes.indexOf(NEWLINE, start);
+    const end = newline === -1 ? bytes.length : newline;
+    const lineStart = start;
+    start = end + 1;
+    const stop = end > lineStart && bytes[end - 1] === CARRIAGE_RETURN ? end - 1 : end;
+    if (!isBlankLine(bytes, lineStart, stop)) line(lineStart, stop);
+  }
+}

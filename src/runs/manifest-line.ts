@@ -1,3 +1,4 @@
+import { forEachLineOf } from '../lib/jsonl.js';
 import type { ShardJoinIndex } from './shard-join-index.js';
 
 /**
@@ -28,8 +29,6 @@ export function decodeManifestLine(raw: string): { customId: string; itemJson: s
   return { customId: entry.custom_id, itemJson: JSON.stringify(entry.item) ?? 'null' };
 }
 
-const NEWLINE = 0x0a;
-const CARRIAGE_RETURN = 0x0d;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const CLOSE_BRACE = 0x7d;
@@ -45,23 +44,16 @@ const ITEM_KEY_BYTES = Buffer.from(ITEM_KEY);
  */
 export function indexManifestBlock(index: ShardJoinIndex, bytes: Buffer): void {
   const block = index.addBlock(bytes);
-  for (let start = 0; start < bytes.length; ) {
-    const newline = bytes.indexOf(NEWLINE, start);
-    const lineEnd = newline === -1 ? bytes.length : newline;
-    const end = lineEnd > start && bytes[lineEnd - 1] === CARRIAGE_RETURN ? lineEnd - 1 : lineEnd;
-    const lineStart = start;
-    start = lineEnd + 1;
-    const close = end - lineStart > PREFIX_BYTES.length && bytes[end - 1] === CLOSE_BRACE ? idClose(bytes, lineStart, end) : -1;
+  forEachLineOf(bytes, (start, end) => {
+    const close = end - start > PREFIX_BYTES.length && bytes[end - 1] === CLOSE_BRACE ? idClose(bytes, start, end) : -1;
     const itemStart = close + 1 + ITEM_KEY_BYTES.length;
     if (close !== -1 && itemStart < end - 1 && ITEM_KEY_BYTES.compare(bytes, close + 1, itemStart) === 0) {
-      index.addItem(bytes.toString('utf8', lineStart + PREFIX_BYTES.length, close), block, itemStart, end - 1);
-      continue;
+      index.addItem(bytes.toString('utf8', start + PREFIX_BYTES.length, close), block, itemStart, end - 1);
+      return;
     }
-    const raw = bytes.toString('utf8', lineStart, end);
-    if (raw.trim() === '') continue;
-    const { customId, itemJson } = decodeManifestLine(raw);
+    const { customId, itemJson } = decodeManifestLine(bytes.toString('utf8', start, end));
     index.addItemText(customId, itemJson);
-  }
+  });
 }
 
 /** Where the custom_id of a line starting `{"custom_id":"` closes; -1 when the line does not, or the id holds an escape. */

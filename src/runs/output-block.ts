@@ -1,4 +1,5 @@
 import { isAscii } from 'node:buffer';
+import { forEachLineOf } from '../lib/jsonl.js';
 import type { EncodedLine } from '../lib/line-file-writer.js';
 import { resultOfOutputLine } from './output-line-result.js';
 import type { OutputReading } from './parse-output-for-run.js';
@@ -38,8 +39,6 @@ export interface OutputBlockTask {
 }
 
 const NEWLINE = 0x0a;
-const CARRIAGE_RETURN = 0x0d;
-const isBlankByte = (byte: number | undefined): boolean => byte === 0x20 || byte === 0x09 || byte === CARRIAGE_RETURN;
 
 /** A byte buffer written from the front that grows by doubling; its own ArrayBuffer, so it can be transferred. */
 class GrowingBytes {
@@ -92,13 +91,7 @@ export function encodeOutputBlock(block: Uint8Array, reading: OutputReading): En
   const customIds: Array<string | null> = [];
   const bounds: number[] = [];
   const outcomes: number[] = [];
-  for (let start = 0; start < source.length; ) {
-    const newline = source.indexOf(NEWLINE, start);
-    const end = newline === -1 ? source.length : newline;
-    const lineStart = start;
-    start = end + 1;
-    const stop = end > lineStart && source[end - 1] === CARRIAGE_RETURN ? end - 1 : end;
-    if (isBlankLine(source, lineStart, stop)) continue;
+  forEachLineOf(source, (lineStart, stop) => {
     const bytes = source.subarray(lineStart, stop);
     const raw = bytes.toString('utf8');
     const line = JSON.parse(raw) as BatchOutputLine;
@@ -106,7 +99,7 @@ export function encodeOutputBlock(block: Uint8Array, reading: OutputReading): En
       customIds.push(null);
       bounds.push(out.length, out.length);
       outcomes.push(0);
-      continue;
+      return;
     }
     const result = resultOfOutputLine(reading, line, null);
     out.text(resultLineStart(line.custom_id));
@@ -123,15 +116,8 @@ export function encodeOutputBlock(block: Uint8Array, reading: OutputReading): En
     bounds.push(out.length);
     customIds.push(line.custom_id);
     outcomes.push((isSuccess(result) ? OUTCOME_SUCCEEDED : 0) | (isTransientFailure(result) ? OUTCOME_TRANSIENT : 0));
-  }
+  });
   return { customIds, bytes: out.written(), bounds: Int32Array.from(bounds), outcomes: Uint8Array.from(outcomes) };
-}
-
-function isBlankLine(source: Buffer, start: number, stop: number): boolean {
-  // Most lines start with '{': one comparison settles them.
-  if (!isBlankByte(source[start])) return stop === start;
-  for (let at = start; at < stop; at += 1) if (!isBlankByte(source[at])) return false;
-  return true;
 }
 
 /**

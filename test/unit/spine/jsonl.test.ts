@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { readLineBatches, readLineBlocks, readLines } from '../../../src/lib/jsonl.js';
+import { forEachLineOf, readLineBatches, readLineBlocks, readLines } from '../../../src/lib/jsonl.js';
 
 const collect = async (chunks: Array<Buffer | string>): Promise<string[]> => {
   const lines: string[] = [];
@@ -91,5 +91,22 @@ describe('readLineBlocks', () => {
       break;
     }
     assert.equal(source.destroyed, true);
+  });
+});
+
+describe('forEachLineOf', () => {
+  test('gives each non-blank line of a block without its ending: "\\n", "\\r\\n", or none for the last', () => {
+    const bytes = Buffer.from('{"a":1}\r\n\n  \t\r\n{"b":"ü"}\n \r{"c":3}\n{"d":4}');
+    const lines: string[] = [];
+    forEachLineOf(bytes, (start, stop) => lines.push(bytes.toString('utf8', start, stop)));
+    assert.deepEqual(lines, ['{"a":1}', '{"b":"ü"}', ' \r{"c":3}', '{"d":4}']);
+  });
+
+  test('gives nothing for an empty or all-blank block', () => {
+    for (const text of ['', '\n', '\r\n \n\t\n']) {
+      let count = 0;
+      forEachLineOf(Buffer.from(text), () => (count += 1));
+      assert.equal(count, 0, JSON.stringify(text));
+    }
   });
 });
