@@ -93,14 +93,8 @@ export class ShardJoinIndex implements JoinedItems {
   /** Writes the item's JSON bytes ("null" for none) at `offset`. */
   writeItem(position: number, target: Buffer, offset: number): void {
     const block = this.itemBlock[position] as number;
-    const source = block === NO_ITEM ? NULL_ITEM : (this.blocks[block] as Buffer);
-    const start = block === NO_ITEM ? 0 : (this.itemStart[position] as number);
-    const end = block === NO_ITEM ? NULL_ITEM.length : (this.itemEnd[position] as number);
-    if (end - start > SHORT_ITEM) {
-      source.copy(target, offset, start, end);
-      return;
-    }
-    for (let at = start; at < end; at += 1) target[offset + at - start] = source[at] as number;
+    if (block === NO_ITEM) target.set(NULL_ITEM, offset);
+    else copyBytes(this.blocks[block] as Buffer, this.itemStart[position] as number, this.itemEnd[position] as number, target, offset);
   }
 
   private newPosition(customId: string): number {
@@ -123,4 +117,13 @@ export class ShardJoinIndex implements JoinedItems {
     this.itemEnd = larger(this.itemEnd, (length) => new Int32Array(length));
     this.claimed = larger(this.claimed, (length) => new Uint8Array(length));
   }
+}
+
+/** Copies source[start, end) to target at offset; a short run byte by byte here rather than in a call into C++. */
+function copyBytes(source: Buffer, start: number, end: number, target: Buffer, offset: number): void {
+  if (end - start > SHORT_ITEM) {
+    source.copy(target, offset, start, end);
+    return;
+  }
+  for (let at = start; at < end; at += 1) target[offset + at - start] = source[at] as number;
 }
