@@ -6,7 +6,7 @@ import type { OutputReading } from './parse-output-for-run.js';
 import { rawResponseBody, type BatchOutputLine } from './raw-response-body.js';
 import { isSuccess, resultLineAfterItem, resultLineResponse, resultLineStart, resultLineTail } from './result-line.js';
 import { isTransientFailure } from './retry-policy.js';
-import type { JoinedItems } from './shard-join-index.js';
+import type { ShardJoinIndex } from './shard-join-index.js';
 
 /** Bits of an encoded line's outcome. */
 export const OUTCOME_SUCCEEDED = 1;
@@ -137,7 +137,7 @@ export class SplicedResultLines implements EncodedLine {
 
   constructor(
     private readonly block: EncodedOutputBlock,
-    private readonly items: JoinedItems,
+    private readonly items: Pick<ShardJoinIndex, 'itemByteLength' | 'writeItem'>,
   ) {}
 
   /** Line k with the item at `position` of the index; valid until the next call, so it is to be written at once. */

@@ -10,12 +10,6 @@ const NO_ITEM = -1;
 /** Items this short are copied byte by byte here rather than in a call into C++. */
 const SHORT_ITEM = 64;
 
-/** Where a result line's item comes from: the join index's items, by position. */
-export interface JoinedItems {
-  itemByteLength(position: number): number;
-  writeItem(position: number, target: Buffer, offset: number): void;
-}
-
 /**
  * What the results join knows of each request of a shard: the item it was
  * built from (read from the shard's manifest) and whether it has its result
@@ -29,7 +23,7 @@ export interface JoinedItems {
  * generation for its collections to mark. Bytes are copied into result lines
  * as they are, never decoded.
  */
-export class ShardJoinIndex implements JoinedItems {
+export class ShardJoinIndex {
   private readonly positions = new Map<string, number>();
   /** Bytes the items lie in, by block number. */
   private readonly blocks: Buffer[] = [];
