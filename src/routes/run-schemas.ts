@@ -22,6 +22,7 @@ export const runViewSchema = z
         request_counts: z.object({ total: z.number(), completed: z.number(), failed: z.number() }).nullable(),
         output_file_id: z.string().nullable(),
         error_file_id: z.string().nullable(),
+        previous_batch_ids: z.array(z.string()),
       }),
     ),
     results_url: z.string().nullable(),

@@ -20,6 +20,8 @@ export interface RunView {
     request_counts: { total: number; completed: number; failed: number } | null;
     output_file_id: string | null;
     error_file_id: string | null;
+    /** The shard's batches of earlier generations (its failed requests sent again since), oldest first. */
+    previous_batch_ids: string[];
   }>;
   results_url: string | null;
   errors_url: string | null;
@@ -66,6 +68,7 @@ export function toRunView(run: RunRecord, shards: ShardRecord[]): RunView {
       request_counts: shard.request_counts,
       output_file_id: shard.output_file_id,
       error_file_id: shard.error_file_id,
+      previous_batch_ids: shard.previous_batch_ids,
     })),
     results_url: run.results_url,
     errors_url: run.errors_url,

@@ -39,6 +39,11 @@ describe('runs end honestly whatever their batches do', () => {
     assert.equal(ended.status, 'succeeded', JSON.stringify(ended));
     const batches = t.emulator.ledger.batches({ metadata: { batchline_run: run.id } });
     assert.deepEqual(batches.map((batch) => batch.requestCounts.total), [5, 2, 1]);
+    // The run shows its latest batch and, beside it, the ones its retries came from.
+    assert.equal(ended.batches.length, 1);
+    assert.equal(ended.batches[0]?.generation, 2);
+    assert.equal(ended.batches[0]?.batch_id, batches[2]?.id);
+    assert.deepEqual(ended.batches[0]?.previous_batch_ids, [batches[0]?.id, batches[1]?.id]);
     assert.equal(t.emulator.ledger.duplicates(['batchline_run', 'batchline_shard', 'batchline_generation']).length, 0);
     const lines = await results(run.id);
     assert.equal(lines.length, 5);
