@@ -5,7 +5,8 @@ import type { Logger } from '../lib/logger.js';
 export const RESULTS_LATENCY_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200] as const;
 
 export const BATCH_END_STATUSES = ['completed', 'failed', 'expired', 'cancelled'] as const;
-export const WEBHOOK_OUTCOMES = ['accepted', 'duplicate', 'unknown_batch', 'ignored', 'rejected'] as const;
+/** rejected: the signature did not verify; invalid: it did, but the body is not an OpenAI event. */
+export const WEBHOOK_OUTCOMES = ['accepted', 'duplicate', 'unknown_batch', 'ignored', 'rejected', 'invalid'] as const;
 export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
 /** Everything /metrics shows about the stages' work, read in one go. */

@@ -34,13 +34,14 @@ const acknowledgementSchema = z.object({
  * POST /v1/webhooks/openai: a terminal batch event promotes that batch's
  * delayed poll job so it runs now. Authenticated by its Standard Webhooks
  * signature over the raw body (not by API tokens); a webhook is only a hint,
- * polling stays the path every batch can rely on. Absent (404) unless
- * OPENAI_WEBHOOK_SECRET is set.
+ * polling stays the path every batch can rely on. Without
+ * OPENAI_WEBHOOK_SECRET nothing can be verified, so every delivery gets a
+ * 404 that says webhooks are off (not a bare "no route", which reads like a
+ * wrong URL).
  */
 export function webhookRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     const secret = deps.config.OPENAI_WEBHOOK_SECRET;
-    if (secret === undefined) return;
 
     // The signature covers the exact bytes sent: keep the body as the raw string in this plugin's scope only.
     app.removeAllContentTypeParsers();
@@ -64,6 +65,7 @@ export function webhookRoutes(deps: Deps): FastifyPluginAsyncZod {
         },
       },
       async (request) => {
+        if (secret === undefined) throw new ApiError(404, 'webhooks_disabled', 'webhooks are off on this server: set OPENAI_WEBHOOK_SECRET to the endpoint\'s signing secret to receive them');
         const raw = request.body as unknown;
         if (typeof raw !== 'string') throw new ApiError(400, 'invalid_request', 'the body must be the JSON event');
         try {
@@ -74,7 +76,13 @@ export function webhookRoutes(deps: Deps): FastifyPluginAsyncZod {
           throw new ApiError(401, 'invalid_signature', `webhook refused: ${error instanceof Error ? error.message : 'signature check failed'}`);
         }
         const webhookId = String(request.headers['webhook-id']);
-        const event = parseEvent(raw);
+        let event: z.infer<typeof eventSchema>;
+        try {
+          event = parseEvent(raw);
+        } catch (error) {
+          await deps.metrics.webhookReceived('invalid');
+          throw error;
+        }
         const outcome = await handleOnce(deps, webhookId, event);
         await deps.metrics.webhookReceived(outcome);
         request.log.info({ webhook_id: webhookId, event_type: event.type, batch_id: event.data.id, outcome }, 'webhook received');
@@ -97,7 +105,7 @@ function parseEvent(raw: string): z.infer<typeof eventSchema> {
 }
 
 /** Webhooks arrive more than once: the first delivery of a webhook-id acts, the rest are acknowledged. */
-async function handleOnce(deps: Deps, webhookId: string, event: z.infer<typeof eventSchema>): Promise<Exclude<WebhookOutcome, 'rejected'>> {
+async function handleOnce(deps: Deps, webhookId: string, event: z.infer<typeof eventSchema>): Promise<Exclude<WebhookOutcome, 'rejected' | 'invalid'>> {
   const seenKey = `${deps.config.BATCHLINE_PREFIX}:webhooks:seen:${webhookId}`;
   if ((await deps.redis.set(seenKey, event.type, 'EX', SEEN_TTL_SECONDS, 'NX')) !== 'OK') return 'duplicate';
   try {

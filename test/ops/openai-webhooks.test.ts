@@ -170,15 +170,24 @@ describe('POST /v1/webhooks/openai', () => {
     assert.equal(notJson.statusCode, 400);
     const notEvent = await post(signed({ type: 'batch.completed', batchId: 'x' }, { payload: '{"hello":"world"}' }));
     assert.equal(notEvent.statusCode, 400);
+    // Signed but not an event: counted apart from forgeries, so a sender's broken payloads show in the metrics.
+    assert.ok(t.service.app !== null);
+    const metrics = await t.service.app.inject({ method: 'GET', url: '/metrics' });
+    assert.match(metrics.body, /^batchline_webhooks_total\{outcome="invalid"\} 2$/m);
   });
 
-  it('is not there at all without OPENAI_WEBHOOK_SECRET', async () => {
+  it('is off without OPENAI_WEBHOOK_SECRET, and says so', async () => {
     const app = await buildApp({ ...t.service.deps, config: { ...t.service.deps.config, OPENAI_WEBHOOK_SECRET: undefined } });
     try {
       const message = signed({ type: 'batch.completed', batchId: 'batch_x' });
       const response = await app.inject({ method: 'POST', url: '/v1/webhooks/openai', headers: message.headers, payload: message.payload });
       assert.equal(response.statusCode, 404);
-      assert.equal((JSON.parse(response.body) as { error: { code: string } }).error.code, 'not_found');
+      const { error } = JSON.parse(response.body) as { error: { code: string; message: string } };
+      assert.equal(error.code, 'webhooks_disabled');
+      assert.match(error.message, /OPENAI_WEBHOOK_SECRET/);
+      // Not even the body is looked at: a malformed one gets the same answer.
+      const garbage = await app.inject({ method: 'POST', url: '/v1/webhooks/openai', headers: { 'content-type': 'application/json' }, payload: '{nope' });
+      assert.equal(garbage.statusCode, 404, garbage.body);
     } finally {
       await app.close();
     }
