@@ -12,7 +12,7 @@ const readinessSchema = z.object({
 
 export function healthRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
-    app.get('/healthz', { schema: { summary: 'Liveness: the process answers', tags: ['health'], response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
+    app.get('/healthz', { schema: { summary: 'Liveness: the process answers', tags: ['health'], security: [], response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
 
     app.get(
       '/readyz',
@@ -21,6 +21,8 @@ export function healthRoutes(deps: Deps): FastifyPluginAsyncZod {
           summary: 'Readiness: Redis reachable, with AOF persistence and noeviction',
           description: 'persistence is "aof", or "none" (not ready unless BATCHLINE_ALLOW_EPHEMERAL_REDIS); eviction is Redis\'s maxmemory-policy, which must be noeviction.',
           tags: ['health'],
+          // Open to probes: no API token.
+          security: [],
           response: { 200: readinessSchema.extend({ status: z.literal('ready') }), 503: readinessSchema.extend({ status: z.literal('unavailable') }) },
         },
       },

@@ -18,6 +18,8 @@ export function metricsRoutes(deps: Deps): FastifyPluginAsyncZod {
         schema: {
           summary: 'Prometheus metrics: jobs per queue and state, batches, request outcomes, poll checks, results latency, Slack failures',
           tags: ['health'],
+          // Open to scrapers: no API token.
+          security: [],
           produces: ['text/plain'],
           response: { 200: z.string().describe('Prometheus text exposition format 0.0.4'), 503: errorResponseSchema },
         },

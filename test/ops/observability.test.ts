@@ -198,6 +198,12 @@ describe('observability: /metrics, /readyz, /docs and the logs', () => {
         assert.ok(schema.includes('"error"') && schema.includes('"code"') && schema.includes('"message"'), `${method.toUpperCase()} ${route} lacks the error shape: ${schema}`);
       }
     }
+    // What needs no token says so: the probes, the scrape and the signed webhook.
+    const security = (route: string, method: string): unknown => (doc.paths[route]?.[method] as { security?: unknown } | undefined)?.security;
+    for (const [method, route] of [['get', '/healthz'], ['get', '/readyz'], ['get', '/metrics'], ['post', '/v1/webhooks/openai']] as const) {
+      assert.deepEqual(security(route, method), [], `${method.toUpperCase()} ${route} is documented as needing a token`);
+    }
+    assert.equal(security('/v1/runs', 'post'), undefined, 'API routes keep the document-wide bearer requirement');
     const ui = await t.service.app.inject({ method: 'GET', url: '/docs/' });
     assert.equal(ui.statusCode, 200);
     assert.match(ui.body, /swagger/i);
