@@ -6,7 +6,8 @@ import { readLines } from '../lib/jsonl.js';
 import { LineFileWriter } from '../lib/line-file-writer.js';
 import { runMessage } from '../notify/run-message.js';
 import { isSuccess, type ResultLine } from '../runs/result-line.js';
-import { FINAL_RUN_STATUSES, type RunRecord, type RunStatus, type ShardRecord } from '../runs/run-record.js';
+import type { RunRecord, ShardRecord } from '../runs/run-record.js';
+import { finalRunStatus } from '../runs/final-run-status.js';
 import { copyResultsToOutput } from '../runs/copy-results-to-output.js';
 import { RunSummary } from '../runs/run-summary.js';
 import { storageKeys } from '../runs/storage-keys.js';
@@ -31,7 +32,7 @@ export function createNotifyProcessor(deps: Deps): StageProcessor<'notify'> {
 
     // Re-assembling is safe: the same shard files give the same bytes.
     const summary = await assembleRunResults(deps, run, shards);
-    const status = finalStatus(run, summary);
+    const status = finalRunStatus(run, shards, summary);
     const finishedAt = new Date();
     const patch: Partial<RunRecord> = {
       phase: status as RunRecord['phase'],
@@ -59,13 +60,6 @@ export function createNotifyProcessor(deps: Deps): StageProcessor<'notify'> {
       await deps.metrics.slackFailed();
     }
   };
-}
-
-function finalStatus(run: RunRecord, summary: RunSummary): RunStatus {
-  if (FINAL_RUN_STATUSES.includes(run.phase as RunStatus)) return run.phase as RunStatus;
-  if (run.cancel_requested) return 'cancelled';
-  if (summary.succeeded === 0) return 'failed';
-  return summary.failed > 0 ? 'partial' : 'succeeded';
 }
 
 function describeFailure(summary: RunSummary): string {

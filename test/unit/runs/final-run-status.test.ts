@@ -1,0 +1,66 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { finalRunStatus } from '../../../src/runs/final-run-status.js';
+import { newShardRecord, type RunRecord, type ShardRecord } from '../../../src/runs/run-record.js';
+import { RunSummary } from '../../../src/runs/run-summary.js';
+
+const run = (fields: Partial<RunRecord> = {}): RunRecord => ({
+  id: 'run_test',
+  pipeline_id: null,
+  phase: 'sharded',
+  created_at: '2026-01-01T00:00:00.000Z',
+  updated_at: '2026-01-01T00:00:00.000Z',
+  finished_at: null,
+  input_kind: 'requests',
+  endpoint: '/v1/chat/completions',
+  model: 'gpt-4o-mini',
+  template: null,
+  items: 2,
+  rejected: 0,
+  shard_count: 1,
+  cancel_requested: false,
+  error: null,
+  results_url: null,
+  errors_url: null,
+  source: null,
+  slack_webhook_url: null,
+  metadata: null,
+  output_url: null,
+  ...fields,
+});
+
+const shardEnded = (batchStatus: string): ShardRecord => ({
+  ...newShardRecord({ shard: 0, model: 'gpt-4o-mini', requests: 2, bytes: 100, estimated_tokens: 10 }),
+  step: 'stored',
+  batch_status: batchStatus,
+});
+
+const summary = (succeeded: number, failedCode: string | null = null): RunSummary => {
+  const counted = new RunSummary();
+  for (let at = 0; at < succeeded; at += 1) counted.add({ custom_id: `ok-${at}`, item: null, status_code: 200, output: null, response: {}, error: null });
+  if (failedCode !== null) counted.add({ custom_id: 'bad', item: null, status_code: null, output: null, response: null, error: { code: failedCode, message: 'x' } });
+  return counted;
+};
+
+describe('finalRunStatus', () => {
+  it('a cancel that cut a batch short ends the run cancelled, whatever finished before it', () => {
+    assert.equal(finalRunStatus(run({ cancel_requested: true }), [shardEnded('cancelled')], summary(1, 'batch_cancelled')), 'cancelled');
+    assert.equal(finalRunStatus(run({ cancel_requested: true }), [shardEnded('completed'), shardEnded('cancelled')], summary(2)), 'cancelled');
+  });
+
+  it('a cancel that came after every batch had finished leaves the run what its results say', () => {
+    assert.equal(finalRunStatus(run({ cancel_requested: true }), [shardEnded('completed')], summary(2)), 'succeeded');
+    assert.equal(finalRunStatus(run({ cancel_requested: true }), [shardEnded('completed')], summary(1, 'server_error')), 'partial');
+    assert.equal(finalRunStatus(run({ cancel_requested: true }), [shardEnded('failed')], summary(0, 'batch_failed')), 'failed');
+  });
+
+  it('without a cancel: succeeded, partial or failed from the result lines; a batch cancelled elsewhere is not a cancelled run', () => {
+    assert.equal(finalRunStatus(run(), [shardEnded('completed')], summary(2)), 'succeeded');
+    assert.equal(finalRunStatus(run(), [shardEnded('completed')], summary(1, 'server_error')), 'partial');
+    assert.equal(finalRunStatus(run(), [shardEnded('cancelled')], summary(0, 'batch_cancelled')), 'failed');
+  });
+
+  it('a run already ended keeps its status', () => {
+    assert.equal(finalRunStatus(run({ phase: 'failed', cancel_requested: true }), [shardEnded('cancelled')], summary(2)), 'failed');
+  });
+});
