@@ -65,32 +65,24 @@ export async function runDemo(argv: string[]): Promise<number> {
   const api = service.url ?? '';
   say(`API: ${api} (Bull Board at ${api}/admin/queues, docs at ${api}/docs)\n`);
 
+  // Ctrl-C or SIGTERM mid-demo still cleans up (its keys in a shared Redis, the emulator's and
+  // Redis's folders); a second signal leaves at once.
+  const interrupted = new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      process.once('SIGINT', () => process.exit(130)).once('SIGTERM', () => process.exit(143));
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  });
+  const demo = runBothPipelines(api, say, slackMessages);
+  // Once interrupted, the demo's own calls fail as the service stops: nothing is waiting for them.
+  demo.catch(() => undefined);
   try {
-    const articles = await loadArticles();
-    say(`1. Summarising ${articles.length} articles (POST /v1/runs, template "summarize")`);
-    const summaryRun = await call<RunView>(api, 'POST', '/v1/runs', { template: { type: 'summarize' }, items: articles });
-    const summaries = await waitForEnd(api, summaryRun.id, say);
-
-    say(`\n2. Moderating the images in ${path.join(FIXTURES, 'images')} (pipeline "image-moderation", every 6h, triggered now)`);
-    await call(api, 'PUT', '/v1/pipelines/image-moderation', {
-      schedule: { every: '6h' },
-      source: { type: 'local', path: path.join(FIXTURES, 'images') },
-      template: { type: 'image-moderation', model: 'gpt-4o-mini' },
-    });
-    await call(api, 'POST', '/v1/pipelines/image-moderation/trigger');
-    const moderation = await waitForPipelineRun(api, 'image-moderation', say);
-
-    say('\nSummaries (first three):');
-    for (const line of (await results(api, summaries.id)).slice(0, 3)) say(`  ${describe(line.item)}: ${String(line.output?.['text'] ?? line.error?.message)}`);
-    say('\nImages:');
-    for (const line of await results(api, moderation.id)) {
-      const flagged = line.output?.['flagged'];
-      say(`  ${flagged === true ? 'FLAGGED' : flagged === false ? 'ok     ' : 'error  '} ${describe(line.item)}${flagged === true ? `: ${String(line.output?.['text'])}` : ''}`);
-    }
-    say(`\nResults are in ${summaries.results_url} and ${moderation.results_url}`);
-    const ok = summaries.status === 'succeeded' && moderation.status === 'succeeded' && slackMessages.length >= 2;
-    say(ok ? '\nDemo succeeded.' : `\nDemo did not succeed: summaries ${summaries.status}, moderation ${moderation.status}, ${slackMessages.length} Slack messages.`);
-    return ok ? 0 : 1;
+    const ended = await Promise.race([demo, interrupted]);
+    if (typeof ended === 'number') return ended;
+    say(`\nInterrupted (${ended}): stopping and cleaning up…`);
+    return ended === 'SIGINT' ? 130 : 143;
   } finally {
     await service.stop();
     await dropPrefix(redis.url, prefix);
@@ -98,6 +90,35 @@ export async function runDemo(argv: string[]): Promise<number> {
     await slack.close();
     await redis.stop();
   }
+}
+
+/** Runs the article summarisation and the image moderation pipeline, printing as it goes; 0 when both succeed. */
+async function runBothPipelines(api: string, say: (line: string) => void, slackMessages: readonly string[]): Promise<number> {
+  const articles = await loadArticles();
+  say(`1. Summarising ${articles.length} articles (POST /v1/runs, template "summarize")`);
+  const summaryRun = await call<RunView>(api, 'POST', '/v1/runs', { template: { type: 'summarize' }, items: articles });
+  const summaries = await waitForEnd(api, summaryRun.id, say);
+
+  say(`\n2. Moderating the images in ${path.join(FIXTURES, 'images')} (pipeline "image-moderation", every 6h, triggered now)`);
+  await call(api, 'PUT', '/v1/pipelines/image-moderation', {
+    schedule: { every: '6h' },
+    source: { type: 'local', path: path.join(FIXTURES, 'images') },
+    template: { type: 'image-moderation', model: 'gpt-4o-mini' },
+  });
+  await call(api, 'POST', '/v1/pipelines/image-moderation/trigger');
+  const moderation = await waitForPipelineRun(api, 'image-moderation', say);
+
+  say('\nSummaries (first three):');
+  for (const line of (await results(api, summaries.id)).slice(0, 3)) say(`  ${describe(line.item)}: ${String(line.output?.['text'] ?? line.error?.message)}`);
+  say('\nImages:');
+  for (const line of await results(api, moderation.id)) {
+    const flagged = line.output?.['flagged'];
+    say(`  ${flagged === true ? 'FLAGGED' : flagged === false ? 'ok     ' : 'error  '} ${describe(line.item)}${flagged === true ? `: ${String(line.output?.['text'])}` : ''}`);
+  }
+  say(`\nResults are in ${summaries.results_url} and ${moderation.results_url}`);
+  const ok = summaries.status === 'succeeded' && moderation.status === 'succeeded' && slackMessages.length >= 2;
+  say(ok ? '\nDemo succeeded.' : `\nDemo did not succeed: summaries ${summaries.status}, moderation ${moderation.status}, ${slackMessages.length} Slack messages.`);
+  return ok ? 0 : 1;
 }
 
 interface ResultLineView {
