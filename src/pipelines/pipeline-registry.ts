@@ -3,12 +3,14 @@ import type { Deps } from '../deps.js';
 import { ApiError, notFound } from '../lib/api-error.js';
 import { jobIds } from '../queues/job-ids.js';
 import { enqueue } from '../queues/stage-queues.js';
-import { assertPipelineId, parsePipelineDefinition, type PipelineDefinition } from './pipeline-definition.js';
+import { assertPipelineId, parsePipelinePutBody, type PipelineDefinition } from './pipeline-definition.js';
 import { pipelineKeys } from './pipeline-keys.js';
 import type { Schedule } from './pipeline-schedule.js';
 import { PipelineScheduler } from './pipeline-scheduler.js';
 import { PipelineStore, type PipelineOrigin, type PipelineRecord } from './pipeline-store.js';
+import { maskWebhookUrl, restoreMaskedWebhookUrl } from './pipeline-webhook-mask.js';
 import type { SourceDefinition } from './sources/source-definition.js';
+import { isPlainObject } from './templates/template-item.js';
 import type { TemplateDefinition } from './templates/template-definition.js';
 
 /** A pipeline as the API shows it: its definition (absent parts as null), when it was defined, and its next scheduled run. */
@@ -26,18 +28,6 @@ export interface PipelineView {
   next_run_at: string | null;
 }
 
-/**
- * A Slack webhook URL is a credential (whoever has it can post): the API
- * shows only its host and the last four characters, enough to tell two apart.
- */
-export const maskWebhookUrl = (url: string): string => {
-  try {
-    return `${new URL(url).origin}/…${url.slice(-4)}`;
-  } catch {
-    return '…';
-  }
-};
-
 export const toPipelineView = (record: PipelineRecord, nextRunAt: string | null): PipelineView => ({
   id: record.id,
   schedule: record.definition.schedule ?? null,
@@ -51,6 +41,14 @@ export const toPipelineView = (record: PipelineRecord, nextRunAt: string | null)
   updated_at: record.updated_at,
   next_run_at: nextRunAt,
 });
+
+/** The body with its webhook URL restored when it carries back, masked, the URL stored for the pipeline (a GET body PUT unchanged). */
+function withStoredWebhook(body: unknown, stored: PipelineRecord | null): unknown {
+  if (!isPlainObject(body) || !isPlainObject(body['notify'])) return body;
+  const given = body['notify']['slack_webhook_url'];
+  const url = restoreMaskedWebhookUrl(given, stored?.definition.notify?.slack_webhook_url);
+  return url === given ? body : { ...body, notify: { ...body['notify'], slack_webhook_url: url } };
+}
 
 /**
  * Defining, listing, removing and triggering pipelines: the stored
@@ -67,10 +65,11 @@ export class PipelineRegistry {
     this.scheduler = new PipelineScheduler(deps.queues.collect);
   }
 
-  /** Validates then stores and schedules; `created` tells a new pipeline from a replaced one. */
+  /** Validates a PUT body (a definition, or the pipeline as GET shows it), then stores and schedules it; `created` tells a new pipeline from a replaced one. */
   async put(id: string, body: unknown, origin: PipelineOrigin = 'api'): Promise<{ created: boolean; pipeline: PipelineView }> {
     assertPipelineId(id);
-    const definition = parsePipelineDefinition(body);
+    const stored = await this.store.get(id);
+    const definition = parsePipelinePutBody(id, withStoredWebhook(body, stored));
     return this.apply(id, definition, origin);
   }
 

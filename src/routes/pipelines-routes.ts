@@ -1,29 +1,51 @@
+import type { FastifyError } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../deps.js';
-import { pipelineDefinitionSchema } from '../pipelines/pipeline-definition.js';
+import { ApiError } from '../lib/api-error.js';
+import { pipelinePutBodySchema } from '../pipelines/pipeline-definition.js';
 import { PipelineRegistry } from '../pipelines/pipeline-registry.js';
 import { assertRedisReady } from '../runs/create-run.js';
+import { errorHandler } from './error-handler.js';
 import { errorResponses } from './error-schema.js';
 import { pipelineIdParamsSchema, pipelineListSchema, pipelineTriggerSchema, pipelineViewSchema } from './pipeline-schemas.js';
+
+/**
+ * The id and body are validated by the registry (assertPipelineId,
+ * parsePipelinePutBody), before anything is written: every route then answers
+ * a bad id with the same `invalid_pipeline_id`, and a bad body with messages
+ * that name each field. The route schemas are for the docs.
+ */
+const validatedByRegistry = () => (data: unknown) => ({ value: data });
 
 /** Scheduled pipelines: define (PUT), read, list, delete, and collect now (trigger). */
 export function pipelinesRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     const registry = new PipelineRegistry(deps);
 
+    // The shared handler's 413 advises sending large runs as NDJSON; a pipeline has no such
+    // form, and a definition that large is settings gone wrong: its items belong in a run.
+    app.setErrorHandler<FastifyError>((error, request, reply) =>
+      errorHandler(
+        error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? new ApiError(413, 'body_too_large', `a pipeline definition is at most ${request.routeOptions.bodyLimit} bytes; items to process go in a run (POST /v1/runs { "pipeline": "<id>", "items": [...] }), not in the definition`)
+          : error,
+        request,
+        reply,
+      ),
+    );
+
     app.put(
       '/v1/pipelines/:id',
       {
-        // The id and body are validated by the registry (assertPipelineId, parsePipelineDefinition) for
-        // messages that name each field, and before anything is written; the schemas are for the docs.
-        validatorCompiler: () => (data: unknown) => ({ value: data }),
+        validatorCompiler: validatedByRegistry,
         schema: {
           summary: 'Define or replace a pipeline',
-          description: 'Validated whole before anything is stored: a bad definition is a 400 naming the field, and nothing is stored or scheduled. 201 when created, 200 when replaced; a schedule replaces the previous one.',
+          description:
+            'Validated whole before anything is stored: a bad definition is a 400 naming the field, and nothing is stored or scheduled. 201 when created, 200 when replaced; a schedule replaces the previous one. A pipeline as GET returns it is accepted unchanged: null parts are absent, the read-only fields are ignored, and the masked Slack webhook URL keeps the stored one.',
           tags: ['pipelines'],
           params: pipelineIdParamsSchema,
-          body: pipelineDefinitionSchema,
+          body: pipelinePutBodySchema,
           response: { 200: pipelineViewSchema, 201: pipelineViewSchema, ...errorResponses },
         },
       },
@@ -45,7 +67,7 @@ export function pipelinesRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     app.get(
       '/v1/pipelines/:id',
-      { schema: { summary: 'One pipeline, with its next scheduled run', tags: ['pipelines'], params: pipelineIdParamsSchema, response: { 200: pipelineViewSchema, ...errorResponses } } },
+      { validatorCompiler: validatedByRegistry, schema: { summary: 'One pipeline, with its next scheduled run', tags: ['pipelines'], params: pipelineIdParamsSchema, response: { 200: pipelineViewSchema, ...errorResponses } } },
       async (request) => {
         assertRedisReady(deps);
         return registry.get(request.params.id);
@@ -54,7 +76,7 @@ export function pipelinesRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     app.delete(
       '/v1/pipelines/:id',
-      { schema: { summary: 'Delete a pipeline and its schedule (runs already started go on)', tags: ['pipelines'], params: pipelineIdParamsSchema, response: { 204: z.null().describe('Deleted'), ...errorResponses } } },
+      { validatorCompiler: validatedByRegistry, schema: { summary: 'Delete a pipeline and its schedule (runs already started go on)', tags: ['pipelines'], params: pipelineIdParamsSchema, response: { 204: z.null().describe('Deleted'), ...errorResponses } } },
       async (request, reply) => {
         assertRedisReady(deps);
         await registry.delete(request.params.id);
@@ -64,7 +86,7 @@ export function pipelinesRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     app.post(
       '/v1/pipelines/:id/trigger',
-      { schema: { summary: 'Collect now, outside the schedule', tags: ['pipelines'], params: pipelineIdParamsSchema, response: { 202: pipelineTriggerSchema, ...errorResponses } } },
+      { validatorCompiler: validatedByRegistry, schema: { summary: 'Collect now, outside the schedule', tags: ['pipelines'], params: pipelineIdParamsSchema, response: { 202: pipelineTriggerSchema, ...errorResponses } } },
       async (request, reply) => {
         assertRedisReady(deps);
         return reply.code(202).send(await registry.trigger(request.params.id));

@@ -114,7 +114,7 @@ describe('pipelines API', () => {
         field: /template\.input: placeholder \{\{content_type\}\}/,
       },
       { name: 'a schedule without a source', body: { schedule: { every: '1h' }, template: { type: 'summarize' } }, field: /schedule: a schedule needs a "source"/ },
-      { name: 'bad output url', body: { ...good, output: { url: 'ftp://elsewhere' } }, field: /output\.url/ },
+      { name: 'bad output url', body: { ...good, output: { url: 'ftp://elsewhere' } }, field: /^output\.url: the URL "ftp:\/\/elsewhere" is not valid: unsupported scheme/ },
       { name: 'bad Slack url', body: { ...good, notify: { slack_webhook_url: 'not a url' } }, field: /notify\.slack_webhook_url/ },
       { name: 'unknown top-level field', body: { ...good, cron: '0 * * * *' }, field: /body: unknown field "cron"/ },
       { name: 'missing template', body: { source: good.source }, field: /template/ },
@@ -125,6 +125,7 @@ describe('pipelines API', () => {
       const response = await t.request('PUT', `/v1/pipelines/${encodeURIComponent(id ?? 'bad-one')}`, body);
       assert.equal(response.status, 400, `${name}: ${response.text}`);
       assert.match((response.body as ErrorBody).error.message, field, name);
+      assert.doesNotMatch((response.body as ErrorBody).error.message, /(\w+\.\w+)\b.*\b\1\b/, `${name}: the field is named once`);
     }
     assert.equal((await t.request('GET', '/v1/pipelines/bad-one')).status, 404);
     assert.equal(await t.service.deps.queues.collect.getJobScheduler('pipeline-bad-one'), undefined);
@@ -134,6 +135,55 @@ describe('pipelines API', () => {
     const refused = await t.request('PUT', '/v1/pipelines/image-moderation', { ...imagePipeline, schedule: { cron: 'nope' } });
     assert.equal(refused.status, 400);
     assert.deepEqual((await t.request('GET', '/v1/pipelines/image-moderation')).body, before);
+  });
+
+  it('a bad part is reported alone, without the rules between parts', async () => {
+    // Without a source a schedule is refused too, but a bad cron expression or a misspelt field is the thing to fix first.
+    const cases: Array<{ name: string; body: unknown; message: string }> = [
+      {
+        name: 'the documented cron error',
+        body: { schedule: { cron: '61 * * * *' }, template: { type: 'summarize' } },
+        message: 'schedule.cron: invalid cron expression "61 * * * *": Constraint error, got value 61 expected range 0-59',
+      },
+      { name: 'a bad duration', body: { schedule: { every: 'often' }, template: { type: 'summarize' } }, message: 'schedule.every: "often" is not a duration such as "6h", "30m", "15s" or "1h30m"' },
+      { name: 'a misspelt template field', body: { schedule: { every: '1h' }, template: { type: 'summarize', modle: 'x' } }, message: 'template: unknown field "modle"' },
+      { name: 'a schedule that really has no source', body: { schedule: { every: '1h' }, template: { type: 'summarize' } }, message: 'schedule: a schedule needs a "source" to collect from' },
+    ];
+    for (const { name, body, message } of cases) {
+      const response = await t.request('PUT', '/v1/pipelines/alone', body);
+      assert.equal(response.status, 400, `${name}: ${response.text}`);
+      assert.deepEqual(response.body, { error: { code: 'invalid_pipeline', message } }, name);
+    }
+  });
+
+  it('a bad pipeline id is invalid_pipeline_id on every pipeline route', async () => {
+    const routes: Array<['GET' | 'PUT' | 'DELETE' | 'POST', string]> = [
+      ['PUT', '/v1/pipelines/has:colon'],
+      ['GET', '/v1/pipelines/has:colon'],
+      ['DELETE', '/v1/pipelines/has:colon'],
+      ['POST', '/v1/pipelines/has:colon/trigger'],
+      ['GET', `/v1/pipelines/${'x'.repeat(65)}`],
+    ];
+    for (const [method, url] of routes) {
+      const response = await t.request(method, url, method === 'PUT' ? { template: { type: 'summarize' } } : undefined);
+      assert.equal(response.status, 400, `${method} ${url}: ${response.text}`);
+      const { error } = response.body as ErrorBody;
+      assert.equal(error.code, 'invalid_pipeline_id', `${method} ${url}`);
+      assert.match(error.message, /^pipeline id "[^"]+" must be 1-64 letters, digits, "_" or "-"$/, `${method} ${url}`);
+    }
+  });
+
+  it('a definition over the body limit is a 413 that speaks of pipelines, not runs', async () => {
+    const response = await t.request('PUT', '/v1/pipelines/huge', { template: { type: 'chat', model: 'gpt-4o-mini', prompt: 'x'.repeat(1_100_000) } });
+    assert.equal(response.status, 413, response.text);
+    const { error } = response.body as ErrorBody;
+    assert.equal(error.code, 'body_too_large');
+    assert.match(error.message, /^a pipeline definition is at most 1048576 bytes; items to process go in a run/);
+    assert.doesNotMatch(error.message, /NDJSON/);
+    // Routes outside the pipelines keep the shared answer.
+    const other = await t.request('POST', '/v1/runs/run_x/cancel', { padding: 'x'.repeat(1_100_000) });
+    assert.equal(other.status, 413, other.text);
+    assert.match((other.body as ErrorBody).error.message, /send large runs as NDJSON/);
   });
 
   it('a placeholder template with a content-type filter may use content_type', async () => {
@@ -197,6 +247,13 @@ describe('pipelines API', () => {
     assert.ok(doc.paths['/v1/pipelines/{id}']?.['delete'] !== undefined);
     assert.ok(doc.paths['/v1/pipelines']?.['get'] !== undefined);
     assert.ok(doc.paths['/v1/pipelines/{id}/trigger']?.['post'] !== undefined);
+    // PUT documents a body that takes what GET returns.
+    type ObjectSchema = { properties: Record<string, { nullable?: boolean }> };
+    const put = doc.paths['/v1/pipelines/{id}']?.['put'] as { requestBody: { content: Record<string, { schema: ObjectSchema }> } };
+    const get = doc.paths['/v1/pipelines/{id}']?.['get'] as { responses: Record<string, { content: Record<string, { schema: ObjectSchema }> }> };
+    const body = put.requestBody.content['application/json']?.schema.properties ?? {};
+    assert.deepEqual(Object.keys(body).sort(), Object.keys(get.responses['200']?.content['application/json']?.schema.properties ?? {}).sort());
+    for (const part of ['schedule', 'source', 'output', 'notify']) assert.equal(body[part]?.nullable, true, part);
   });
 
   it('DELETE removes the pipeline and its schedule', async () => {

@@ -63,6 +63,40 @@ pipelines:
     });
   });
 
+  it('takes the same definition as PUT: null parts are absent; the fields GET adds and masked webhook URLs are refused', async () => {
+    const nulls = await file('nulls.yaml', `
+pipelines:
+  articles:
+    schedule: ~
+    source: null
+    template: { type: summarize }
+    output:
+    notify: null
+`);
+    const articles = (await readPipelinesFile(nulls)).get('articles');
+    assert.deepEqual(articles?.schedule, undefined);
+    assert.deepEqual(JSON.parse(JSON.stringify(articles)), { template: articles?.template, enabled: true });
+
+    // The id is the key and the rest is the server's: a file is definitions only.
+    const served = await file('served.yaml', `
+pipelines:
+  articles:
+    id: articles
+    template: { type: summarize }
+    origin: api
+    created_at: "2026-01-02T03:04:05.000Z"
+  alerts:
+    template: { type: summarize }
+    notify: { slack_webhook_url: "https://hooks.slack.com/…B0/X" }
+`);
+    await assert.rejects(readPipelinesFile(served), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /pipelines\.articles: unknown fields "id", "origin", "created_at"/);
+      assert.match(error.message, /pipelines\.alerts\.notify\.slack_webhook_url: is masked, as GET shows it/);
+      return true;
+    });
+  });
+
   it('refuses files that are not { pipelines: { … } }', async () => {
     const cases: Array<[string, string, RegExp]> = [
       ['list.yaml', '- a\n- b\n', /must hold an object/],
