@@ -1,5 +1,6 @@
 import { openAsBlob } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { UnrecoverableError } from 'bullmq';
 import type OpenAI from 'openai';
 import type { FileObject } from 'openai/resources/files';
 import { MAX_BATCH_FILE_BYTES } from './batch-limits.js';
@@ -32,7 +33,10 @@ export interface UploadBatchFileOptions {
 export async function uploadBatchFile(client: OpenAI, filePath: string, filename: string, options: UploadBatchFileOptions = {}): Promise<FileObject> {
   if (!filename.toLowerCase().endsWith('.jsonl')) throw new Error(`batch input files must be named *.jsonl (got ${filename})`);
   const { size, mtimeNs } = await stat(filePath, { bigint: true });
-  if (size > BigInt(MAX_BATCH_FILE_BYTES)) throw new Error(`${filePath} is ${size} bytes; OpenAI accepts batch files up to ${MAX_BATCH_FILE_BYTES} bytes`);
+  if (size > BigInt(MAX_BATCH_FILE_BYTES)) {
+    // No retry can shrink the file: refused for good (isPermanentError), and named by its upload name, never its path on this server.
+    throw new UnrecoverableError(`${filename} is ${size} bytes; OpenAI accepts batch files up to ${MAX_BATCH_FILE_BYTES} bytes`);
+  }
   // The blob remembers the file's size and mtime: if the file changes before or during an attempt, reading fails instead of sending a mix.
   const file = new File([await openAsBlob(filePath)], filename, { type: 'application/jsonl' });
   const create = () => client.files.create(

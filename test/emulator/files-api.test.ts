@@ -5,6 +5,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, before, after } from 'node:test';
 import OpenAI from 'openai';
+import { errorMessage, isPermanentError } from '../../src/lib/permanent-error.js';
 import { uploadBatchFile } from '../../src/lib/upload-batch-file.js';
 import { chatLines, makeClient, startKit, type EmulatorKit } from './emulator-test-kit.js';
 
@@ -112,7 +113,12 @@ describe('emulator: Files API through the SDK', () => {
       assert.equal(error.message, '400 File is too large.');
       return true;
     });
-    await assert.rejects(uploadBatchFile(kit.client, path, 'huge.jsonl'), /accepts batch files up to/, 'uploadBatchFile refuses before sending');
+    await assert.rejects(uploadBatchFile(kit.client, path, 'huge.jsonl'), (error: unknown) => {
+      assert.match(errorMessage(error), /^huge\.jsonl is 209715201 bytes; OpenAI accepts batch files up to 209715200 bytes$/, 'refused before sending, named by its upload name');
+      assert.ok(!errorMessage(error).includes(kit.dir), 'the message does not show where the file lies on the server');
+      assert.ok(isPermanentError(error), 'no retry can make the file fit');
+      return true;
+    });
   });
 
   it('applies the batch size limit to purpose batch only', async () => {
