@@ -8,9 +8,12 @@ import { createApiAuth } from './routes/api-auth.js';
 import { boardRoutes } from './routes/board-routes.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
 import { webhookRoutes } from './routes/webhook-routes.js';
+import { ignoreContentTypeOfEmptyBody } from './routes/bodyless-requests.js';
 import { errorHandler } from './routes/error-handler.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { useDepthLimitedJsonParser } from './routes/json-body-parser.js';
 import { pipelinesRoutes } from './routes/pipelines-routes.js';
+import { refuseRepeatedQueryParameters } from './routes/repeated-query.js';
 import { runsRoutes } from './routes/runs-routes.js';
 
 /**
@@ -27,6 +30,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }));
+  useDepthLimitedJsonParser(app);
+  app.addHook('onRequest', ignoreContentTypeOfEmptyBody);
 
   await app.register(swagger, {
     openapi: {
@@ -47,6 +52,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
       api.addHook('onRequest', api.rateLimit());
     }
     api.addHook('onRequest', auth);
+    api.addHook('preValidation', refuseRepeatedQueryParameters);
     await api.register(runsRoutes(deps));
     await api.register(pipelinesRoutes(deps));
   });

@@ -10,15 +10,27 @@ export function formatPath(path: ReadonlyArray<PropertyKey>, root = ''): string 
   return out === '' ? 'body' : out;
 }
 
+/** What one problem says, whether it comes from zod itself or from Fastify's copy of a zod issue. */
+export interface IssueToFormat {
+  code: string;
+  path: ReadonlyArray<PropertyKey>;
+  message: string;
+  /** The fields an `unrecognized_keys` issue names. */
+  keys?: readonly string[] | undefined;
+}
+
+/** One problem, naming the field; unknown fields read the same wherever they are (body or query). */
+export function formatIssue(issue: IssueToFormat, root = ''): string {
+  if (issue.code === 'unrecognized_keys' && issue.keys !== undefined) {
+    return `${formatPath(issue.path, root)}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
+  }
+  return `${formatPath(issue.path, root)}: ${issue.message}`;
+}
+
 /** One line per problem, each naming the field, so a caller can fix its request without guessing. */
 export function formatZodError(error: z.ZodError, root = ''): string {
   return error.issues
     .slice(0, 10)
-    .map((issue) => {
-      if (issue.code === 'unrecognized_keys') {
-        return `${formatPath(issue.path, root)}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
-      }
-      return `${formatPath(issue.path, root)}: ${issue.message}`;
-    })
+    .map((issue) => formatIssue({ code: issue.code, path: issue.path, message: issue.message, keys: issue.code === 'unrecognized_keys' ? issue.keys : undefined }, root))
     .join('; ');
 }

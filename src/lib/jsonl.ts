@@ -3,6 +3,27 @@ import type { Readable } from 'node:stream';
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 
+export interface LineLimit {
+  /**
+   * The most bytes one line may hold before its "\n" (a "\r" before it
+   * counts, which keeps the test to one comparison); a longer line throws
+   * LineTooLongError as soon as more bytes of it have arrived, so reading
+   * it costs the limit in memory, not the line.
+   */
+  maxLineBytes?: number;
+}
+
+/** A line longer than the reader's maxLineBytes; `line` counts every line of the stream, blank ones too, from 1. */
+export class LineTooLongError extends Error {
+  constructor(
+    readonly line: number,
+    readonly maxLineBytes: number,
+  ) {
+    super(`line ${line} is longer than ${maxLineBytes} bytes`);
+    this.name = 'LineTooLongError';
+  }
+}
+
 /**
  * Yields the non-empty lines of a stream, a chunk's worth at a time (never
  * the whole body): the lines each incoming chunk completes. A caller that
@@ -14,8 +35,15 @@ const CARRIAGE_RETURN = 0x0d;
  * lone "\r" is JSON whitespace, kept inside the line. Lines of only
  * whitespace are skipped.
  */
-export async function* readLineBatches(stream: Readable): AsyncIterable<string[]> {
+export async function* readLineBatches(stream: Readable, options: LineLimit = {}): AsyncIterable<string[]> {
+  const maxLineBytes = options.maxLineBytes ?? Infinity;
   let pending: Buffer[] = [];
+  /** Bytes held in `pending`: a line that grows past the limit is refused there, before more of it is kept. */
+  let pendingBytes = 0;
+  let linesDone = 0;
+  const refuseIfLong = (bytes: number): void => {
+    if (bytes > maxLineBytes) throw new LineTooLongError(linesDone + 1, maxLineBytes);
+  };
   /** Decodes bytes[start, end) (its newline cut off) as UTF-8 and keeps it unless it is blank. */
   const keepTrimmed = (lines: string[], bytes: Buffer, start: number, end: number): void => {
     const stop = end > start && bytes[end - 1] === CARRIAGE_RETURN ? end - 1 : end;
@@ -32,18 +60,25 @@ export async function* readLineBatches(stream: Readable): AsyncIterable<string[]
       let start = 0;
       let end = bytes.indexOf(NEWLINE);
       while (end !== -1) {
+        refuseIfLong(pendingBytes + end - start);
         if (pending.length > 0) {
           pending.push(bytes.subarray(start, end));
           const joined = Buffer.concat(pending);
           keepTrimmed(lines, joined, 0, joined.length);
           pending = [];
+          pendingBytes = 0;
         } else {
           keepTrimmed(lines, bytes, start, end);
         }
+        linesDone += 1;
         start = end + 1;
         end = bytes.indexOf(NEWLINE, start);
       }
-      if (start < bytes.length) pending.push(bytes.subarray(start));
+      if (start < bytes.length) {
+        refuseIfLong(pendingBytes + bytes.length - start);
+        pending.push(bytes.subarray(start));
+        pendingBytes += bytes.length - start;
+      }
       if (lines.length > 0) yield lines;
     }
     if (pending.length > 0) {
@@ -101,8 +136,8 @@ export async function* readLineBlocks(stream: Readable, minBytes: number): Async
 }
 
 /** Yields the non-empty lines of a stream one at a time (never the whole body). */
-export async function* readLines(stream: Readable): AsyncIterable<string> {
-  for await (const lines of readLineBatches(stream)) yield* lines;
+export async function* readLines(stream: Readable, options: LineLimit = {}): AsyncIterable<string> {
+  for await (const lines of readLineBatches(stream, options)) yield* lines;
 }
 
 /** Parses each line as JSON; the caller decides what a line must look like. */

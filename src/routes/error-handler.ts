@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ApiError } from '../lib/api-error.js';
-import { formatPath } from '../lib/format-zod-error.js';
+import { formatIssue } from '../lib/format-zod-error.js';
 import { StorageNotFoundError } from '../storage/object-storage.js';
 
 const send = (reply: FastifyReply, status: number, code: string, message: string) => reply.code(status).send({ error: { code, message } });
@@ -11,7 +11,12 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   if (error instanceof ApiError) return send(reply, error.statusCode, error.code, error.message);
   if (hasZodFastifySchemaValidationErrors(error)) {
     const message = error.validation
-      .map((issue) => `${formatPath(issue.instancePath.split('/').filter(Boolean), error.validationContext ?? '')}: ${issue.message}`)
+      .map((issue) =>
+        formatIssue(
+          { code: issue.keyword, path: issue.instancePath.split('/').filter(Boolean), message: issue.message ?? issue.keyword, keys: stringList(issue.params['keys']) },
+          error.validationContext ?? '',
+        ),
+      )
       .join('; ');
     return send(reply, 400, 'invalid_request', message);
   }
@@ -42,4 +47,9 @@ function isRedisUnavailable(error: Error): boolean {
     error.name === 'MaxRetriesPerRequestError' ||
     /Stream isn't writeable|Connection is closed|ECONNREFUSED|enableOfflineQueue/.test(error.message)
   );
+}
+
+/** The field names a zod `unrecognized_keys` issue carries in Fastify's copy of it (params are untyped there). */
+function stringList(value: unknown): string[] | undefined {
+  return Array.isArray(value) && value.every((entry): entry is string => typeof entry === 'string') ? value : undefined;
 }

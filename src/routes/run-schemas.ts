@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PIPELINE_ID, PIPELINE_ID_MESSAGE } from '../pipelines/pipeline-definition.js';
 import { RUN_STATUSES } from '../runs/run-record.js';
 
 export const runViewSchema = z
@@ -31,13 +32,16 @@ export const runViewSchema = z
   })
   .describe('Run');
 
-export const runIdParamsSchema = z.strictObject({ id: z.string().regex(/^run_[A-Za-z0-9]+$/, 'not a run id') });
+/** A run id as newRunId makes it. */
+const runIdSchema = z.string().regex(/^run_[A-Za-z0-9]+$/, 'not a run id');
+
+export const runIdParamsSchema = z.strictObject({ id: runIdSchema });
 
 export const listRunsQuerySchema = z.strictObject({
-  pipeline: z.string().min(1).optional(),
+  pipeline: z.string().regex(PIPELINE_ID, PIPELINE_ID_MESSAGE).optional(),
   status: z.enum(RUN_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  before: z.string().optional(),
+  before: runIdSchema.optional().describe('next_before of the previous page: the runs listed after that run (older than it)'),
 });
 
 export const ndjsonRunQuerySchema = z.strictObject({

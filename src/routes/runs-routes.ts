@@ -8,11 +8,13 @@ import { z } from 'zod';
 import type { Deps } from '../deps.js';
 import { ApiError, badRequest } from '../lib/api-error.js';
 import { BATCH_ENDPOINTS } from '../lib/batch-limits.js';
-import { readLines } from '../lib/jsonl.js';
+import { assertJsonDepth } from '../lib/json-depth.js';
+import { LineTooLongError, readLines } from '../lib/jsonl.js';
 import { LineFileWriter } from '../lib/line-file-writer.js';
 import { endpointOfTemplate, modelOf } from '../pipelines/templates/template-definition.js';
 import { cancelRun } from '../runs/cancel-run.js';
 import { createRun } from '../runs/create-run.js';
+import { maxRequestLineBytes, requestLineTooLarge } from '../runs/request-line-limit.js';
 import { RequestLineValidator } from '../runs/request-line-validator.js';
 import { FINAL_RUN_STATUSES, type RunStatus } from '../runs/run-record.js';
 import { parseRunBody, runBodySchema } from '../runs/run-request.js';
@@ -52,7 +54,12 @@ export function runsRoutes(deps: Deps): FastifyPluginAsyncZod {
           throw new ApiError(415, 'unsupported_media_type', `send application/json or ${NDJSON}, not ${contentType || 'no Content-Type'}`);
         }
         const run = contentType.startsWith(NDJSON)
-          ? await acceptNdjsonRun(deps, request.body as unknown as Readable, request.query.endpoint)
+          ? await acceptNdjsonRun(deps, request.body as unknown as Readable, request.query.endpoint).catch((error: unknown) => {
+              // Refused before the stream ended (a bad or oversized line): close the connection after the answer, as
+              // Fastify does for a body it refuses while parsing, so the client stops sending the rest.
+              if (!request.raw.complete) void reply.header('connection', 'close');
+              throw error;
+            })
           : await acceptJsonRun(deps, request.body);
         return reply.code(202).send(await getRunView(deps, run.id));
       },
@@ -101,9 +108,16 @@ export function runsRoutes(deps: Deps): FastifyPluginAsyncZod {
 async function acceptJsonRun(deps: Deps, body: unknown) {
   const parsed = parseRunBody(body);
   if (parsed.kind === 'requests') {
+    // The body limit is below a shard's today, but a line must fit one shard whatever either is set to.
+    const maxBytes = maxRequestLineBytes(deps.tuning);
+    const lines = parsed.requests.map((line, index) => {
+      const text = JSON.stringify(line);
+      if (Buffer.byteLength(text) > maxBytes) throw requestLineTooLarge(`requests[${index}]`, maxBytes);
+      return text;
+    });
     return createRun(deps, { pipeline_id: null, input_kind: 'requests', endpoint: parsed.endpoint, model: parsed.model, template: null, source: null, slack_webhook_url: null, output_url: null, metadata: parsed.metadata }, async (_runId, key) => {
-      await deps.storage.put(key, parsed.requests.map((line) => `${JSON.stringify(line)}\n`).join(''));
-      return { count: parsed.requests.length };
+      await deps.storage.put(key, lines.map((line) => `${line}\n`).join(''));
+      return { count: lines.length };
     });
   }
   const { spec, items } = parsed.kind === 'pipeline' ? await resolvePipelineRun(deps, parsed.pipelineId, parsed.items) : { spec: { pipeline_id: null, template: parsed.template, slack_webhook_url: null, output_url: null }, items: parsed.items };
@@ -124,12 +138,14 @@ async function acceptNdjsonRun(deps: Deps, stream: Readable, endpoint: string | 
     throw badRequest('invalid_request', `?endpoint= is required with ${NDJSON} and must be one of ${BATCH_ENDPOINTS.join(', ')}`);
   }
   const validator = new RequestLineValidator(endpoint);
+  const maxLineBytes = maxRequestLineBytes(deps.tuning);
   return createRun(deps, { pipeline_id: null, input_kind: 'requests', endpoint, model: null, template: null, source: null, slack_webhook_url: null, output_url: null }, async (runId, key) => {
     const local = new LineFileWriter(path.join(deps.workDir, `${runId}-upload.jsonl`));
     try {
       let lineNumber = 0;
-      for await (const raw of readLines(stream)) {
+      for await (const raw of readLines(stream, { maxLineBytes })) {
         lineNumber += 1;
+        assertJsonDepth(raw, `line ${lineNumber}`);
         let value: unknown;
         try {
           value = JSON.parse(raw);
@@ -143,6 +159,10 @@ async function acceptNdjsonRun(deps: Deps, stream: Readable, endpoint: string | 
       await local.close();
       await deps.storage.put(key, createReadStream(local.path));
       return { count: validator.count, model: validator.runModel };
+    } catch (error) {
+      // The splitter stopped reading the line at the limit; its number counts blank lines too, as an editor does.
+      if (error instanceof LineTooLongError) throw requestLineTooLarge(`line ${error.line}`, error.maxLineBytes);
+      throw error;
     } finally {
       await local.close();
       await rm(local.path, { force: true });

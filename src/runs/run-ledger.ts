@@ -76,6 +76,8 @@ export class RunLedger {
   private shardIndexKey = (runId: string): string => `${this.prefix}:ledger:run:${runId}:shards`;
   private runsIndexKey = (): string => `${this.prefix}:ledger:runs`;
   private pipelineRunsKey = (pipelineId: string): string => `${this.prefix}:ledger:pipeline:${pipelineId}:runs`;
+  /** The list runs are paged through: every run, or one pipeline's. */
+  private runListKey = (pipelineId: string | undefined): string => (pipelineId === undefined ? this.runsIndexKey() : this.pipelineRunsKey(pipelineId));
   private batchIndexKey = (): string => `${this.prefix}:ledger:batches`;
   private notifyClaimKey = (runId: string): string => `${this.prefix}:ledger:run:${runId}:notified`;
   /** Runs not yet final: what the sweeper walks, so its cost follows the work in flight, not the history. */
@@ -118,7 +120,7 @@ export class RunLedger {
 
   /** Run ids newest first, a page at a time. */
   async listRunIds(query: { pipelineId?: string; before?: string; count: number }): Promise<string[]> {
-    const key = query.pipelineId === undefined ? this.runsIndexKey() : this.pipelineRunsKey(query.pipelineId);
+    const key = this.runListKey(query.pipelineId);
     let maxScore = '+inf';
     if (query.before !== undefined) {
       const score = await this.redis.zscore(key, query.before);
@@ -126,6 +128,11 @@ export class RunLedger {
       maxScore = `(${score}`;
     }
     return this.redis.zrevrangebyscore(key, maxScore, '-inf', 'LIMIT', 0, query.count);
+  }
+
+  /** Whether the run is in the list listRunIds pages through (every run, or the pipeline's). */
+  async isListed(runId: string, pipelineId?: string): Promise<boolean> {
+    return (await this.redis.zscore(this.runListKey(pipelineId), runId)) !== null;
   }
 
   /**

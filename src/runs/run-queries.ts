@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js';
-import { notFound } from '../lib/api-error.js';
+import { badRequest, notFound } from '../lib/api-error.js';
 import type { RunStatus } from './run-record.js';
 import { toRunView, type RunView } from './run-view.js';
 
@@ -18,6 +18,12 @@ export async function listRunViews(
   deps: Deps,
   query: { pipelineId?: string; status?: RunStatus; limit: number; before?: string },
 ): Promise<{ data: RunView[]; has_more: boolean; next_before: string | null }> {
+  // A cursor names a run of this list (next_before of an earlier page): any other id is a caller's mistake,
+  // which an empty page would hide.
+  if (query.before !== undefined && !(await deps.ledger.isListed(query.before, query.pipelineId))) {
+    const list = query.pipelineId === undefined ? 'the runs listed' : `the runs listed for pipeline ${query.pipelineId}`;
+    throw badRequest('invalid_request', `before: run ${query.before} is not among ${list}; pass next_before of an earlier page`);
+  }
   const views: RunView[] = [];
   let before = query.before;
   for (let page = 0; page < 20 && views.length <= query.limit; page += 1) {

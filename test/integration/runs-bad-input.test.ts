@@ -1,8 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import http from 'node:http';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { MAX_JSON_DEPTH } from '../../src/lib/json-depth.js';
 import { startTestService, type TestService } from '../helpers/test-service.js';
 
 const line = (custom_id: string, overrides: Record<string, unknown> = {}) =>
@@ -59,6 +61,45 @@ describe('bad input to POST /v1/runs is refused whole', () => {
     assert.deepEqual(work, []);
   });
 
+  it('refuses JSON nested deeper than the limit, on any route and in an NDJSON line, before anything is stored', async () => {
+    const nested = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+    await expectError(
+      await t.request('POST', '/v1/runs', `{"template":{"type":"summarize"},"items":[{"id":"a","text":"x","n":${nested(5000)}}]}`),
+      400,
+      'too_deep',
+      new RegExp(`the body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`),
+    );
+    await expectError(await t.request('PUT', '/v1/pipelines/deep', `{"template":{"type":"summarize","body":{"n":${nested(5000)}}}}`), 400, 'too_deep');
+    await expectError((await t.request('GET', '/v1/pipelines/deep')), 404, 'not_found');
+    const deepLine = line('b', { body: { model: 'gpt-4o-mini', messages: [], n: JSON.parse(nested(MAX_JSON_DEPTH)) as unknown } });
+    await expectError(await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', [line('a'), deepLine].join('\n'), { 'content-type': 'application/x-ndjson' }), 400, 'too_deep', /^line 2 nests/);
+    // The limit itself is allowed: a body exactly that deep reaches the route (which has no such pipeline).
+    await expectError(await t.request('DELETE', '/v1/pipelines/none', nested(MAX_JSON_DEPTH)), 404, 'not_found');
+    await expectError(await t.request('DELETE', '/v1/pipelines/none', nested(MAX_JSON_DEPTH + 1)), 400, 'too_deep');
+  });
+
+  it('takes an empty body on routes that take none, whatever its Content-Type; routes that need one still refuse it', async () => {
+    for (const contentType of ['application/json', 'application/json; charset=utf-8', 'application/xml']) {
+      const headers = { 'content-type': contentType };
+      await expectError(await t.request('DELETE', '/v1/pipelines/none', '', headers), 404, 'not_found', /pipeline none/);
+      await expectError(await t.request('POST', '/v1/runs/run_none/cancel', '', headers), 404, 'not_found', /run run_none/);
+      await expectError(await t.request('POST', '/v1/pipelines/none/trigger', '', headers), 404, 'not_found');
+    }
+    await expectError(await t.request('POST', '/v1/runs', ''), 400, 'invalid_json', /empty/);
+    await expectError(await t.request('PUT', '/v1/pipelines/empty', ''), 400, 'invalid_json', /empty/);
+  });
+
+  it('refuses bad list filters and repeated or unknown query parameters, saying which', async () => {
+    await expectError(await t.request('GET', '/v1/runs?before=garbage'), 400, 'invalid_request', /querystring.before: not a run id/);
+    await expectError(await t.request('GET', '/v1/runs?before=run_unknown'), 400, 'invalid_request', /before: run run_unknown is not among the runs listed/);
+    await expectError(await t.request('GET', '/v1/runs?pipeline=a%20b'), 400, 'invalid_request', /querystring.pipeline: must be 1-64 letters/);
+    await expectError(await t.request('GET', '/v1/runs?limit=1&limit=2'), 400, 'invalid_request', /^querystring: limit is given more than once$/);
+    await expectError(await t.request('GET', '/v1/runs?pipeline=a&pipeline=b'), 400, 'invalid_request', /pipeline is given more than once/);
+    await expectError(await t.request('GET', '/v1/runs?colour=red'), 400, 'invalid_request', /^querystring: unknown field "colour"$/);
+    const listed = await t.request('GET', '/v1/runs?pipeline=good-id&limit=5');
+    assert.equal(listed.status, 200, listed.text);
+  });
+
   it('answers 503 at once when Redis is down and starts nothing later', async () => {
     await t.redis.kill();
     const started = Date.now();
@@ -71,5 +112,76 @@ describe('bad input to POST /v1/runs is refused whole', () => {
     const listed = await t.request('GET', '/v1/runs');
     assert.equal(listed.status, 200, listed.text);
     assert.deepEqual((listed.body as { data: unknown[] }).data, []);
+  });
+});
+
+describe('a request line longer than one shard can hold is refused when the run is posted', () => {
+  // A small shard limit stands in for the 199 MB one: the bound is the same rule, and the test stays light.
+  const shardMaxBytes = 4096;
+  const maxLineBytes = shardMaxBytes - 1;
+  let t: TestService;
+  before(async () => {
+    t = await startTestService({ tuning: { shardMaxBytes } });
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  const errorOf = (response: { body: unknown }) => (response.body as { error?: { code?: string; message?: string } }).error;
+  const padded = (custom_id: string, bytes: number) => {
+    const bare = line(custom_id, { body: { model: 'gpt-4o-mini', messages: [], pad: '' } });
+    return line(custom_id, { body: { model: 'gpt-4o-mini', messages: [], pad: 'x'.repeat(bytes - Buffer.byteLength(bare)) } });
+  };
+
+  it('as an NDJSON line or a request of the JSON form, with 413 naming the line and the limit, storing nothing', async () => {
+    const ndjson = { 'content-type': 'application/x-ndjson' };
+    const refused = await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', [line('a'), padded('b', maxLineBytes + 1), line('c')].join('\n'), ndjson);
+    assert.equal(refused.status, 413, refused.text);
+    assert.equal(errorOf(refused)?.code, 'request_line_too_large');
+    assert.match(errorOf(refused)?.message ?? '', new RegExp(`^line 2 is larger than ${maxLineBytes} bytes`));
+
+    const json = await t.request('POST', '/v1/runs', { endpoint: '/v1/chat/completions', requests: [JSON.parse(line('a')), JSON.parse(padded('b', maxLineBytes + 1))] });
+    assert.equal(json.status, 413, json.text);
+    assert.equal(errorOf(json)?.code, 'request_line_too_large');
+    assert.match(errorOf(json)?.message ?? '', new RegExp(`^requests\\[1\\] is larger than ${maxLineBytes} bytes`));
+
+    const listed = await t.request('GET', '/v1/runs');
+    assert.deepEqual((listed.body as { data: unknown[] }).data, []);
+    assert.deepEqual(await readdir(path.join(t.storageDir, 'work')).catch(() => []), []);
+
+    // A line of exactly the limit fits its shard.
+    const fits = await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', padded('a', maxLineBytes), ndjson);
+    assert.equal(fits.status, 202, fits.text);
+  });
+
+  it('answers while the line is still arriving and closes the connection, instead of reading the rest', async () => {
+    const url = new URL(`${t.service.url ?? ''}/v1/runs?endpoint=/v1/chat/completions`);
+    const total = 64 * 1024 * 1024;
+    const answer = await new Promise<{ status: number | undefined; connection: string | undefined; sentBefore: number; body: string }>((resolve, reject) => {
+      let sent = 0;
+      const request = http.request(url, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' } }, (response) => {
+        const sentBefore = sent;
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (text: string) => (body += text));
+        response.on('end', () => resolve({ status: response.statusCode, connection: response.headers.connection, sentBefore, body }));
+      });
+      // Once the server has answered and closed, the writes still queued fail: that is the point.
+      request.on('error', (error) => (sent < total ? undefined : reject(error)));
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      const pump = (): void => {
+        while (sent < total && !request.destroyed) {
+          sent += chunk.length;
+          if (!request.write(chunk)) return void request.once('drain', pump);
+        }
+        request.end();
+      };
+      request.write('{"custom_id":"a","pad":"');
+      pump();
+    });
+    assert.equal(answer.status, 413, answer.body);
+    assert.match(answer.body, /request_line_too_large/);
+    assert.equal(answer.connection, 'close');
+    assert.ok(answer.sentBefore < total, `answered after ${answer.sentBefore} of ${total} bytes`);
   });
 });

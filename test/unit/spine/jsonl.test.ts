@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { forEachLineOf, readLineBatches, readLineBlocks, readLines } from '../../../src/lib/jsonl.js';
+import { forEachLineOf, LineTooLongError, readLineBatches, readLineBlocks, readLines } from '../../../src/lib/jsonl.js';
 
 const collect = async (chunks: Array<Buffer | string>): Promise<string[]> => {
   const lines: string[] = [];
@@ -47,6 +47,37 @@ describe('readLines / readLineBatches', () => {
       break;
     }
     assert.equal(source.destroyed, true);
+  });
+
+  test('a line up to maxLineBytes passes, whether whole in a chunk, split across chunks or last without a newline', async () => {
+    const read = async (chunks: string[]): Promise<string[]> => {
+      const lines: string[] = [];
+      for await (const line of readLines(Readable.from(chunks.map((chunk) => Buffer.from(chunk))), { maxLineBytes: 4 })) lines.push(line);
+      return lines;
+    };
+    assert.deepEqual(await read(['abc\r\n\n', 'ab', 'cd\n', 'wxyz']), ['abc', 'abcd', 'wxyz']);
+    for (const chunks of [['ab\nabcde\n'], ['ab\nabc', 'de\nz\n'], ['ab\n\nabcde']]) {
+      await assert.rejects(read(chunks), (error: unknown) => error instanceof LineTooLongError && error.maxLineBytes === 4 && /^line (2|3) is longer than 4 bytes$/.test(error.message), chunks.join('|'));
+    }
+  });
+
+  test('a line past maxLineBytes stops the read there: a line that never ends costs the limit, not the stream', async () => {
+    let pulled = 0;
+    // An endless line, one 64 KB chunk at a time.
+    const endless = Readable.from(
+      (function* () {
+        for (;;) {
+          pulled += 1;
+          yield Buffer.alloc(64 * 1024, 'x');
+        }
+      })(),
+    );
+    await assert.rejects(async () => {
+      for await (const line of readLines(endless, { maxLineBytes: 1024 * 1024 })) assert.fail(`no line expected, got ${line.length} bytes`);
+    }, LineTooLongError);
+    // 17 chunks pass 1 MB; the stream may have read a few ahead of the consumer.
+    assert.ok(pulled <= 17 + 4, `read ${pulled} chunks`);
+    assert.equal(endless.destroyed, true);
   });
 });
 
