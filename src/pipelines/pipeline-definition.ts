@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { badRequest } from '../lib/api-error.js';
 import { formatZodError } from '../lib/format-zod-error.js';
 import { parseStorageUrl } from '../storage/create-storage.js';
+import { lastCollectionSchema } from './collection/last-collection.js';
 import { isMaskedWebhookUrl } from './pipeline-webhook-mask.js';
 import { scheduleSchema } from './pipeline-schedule.js';
 import { sourceDefinitionSchema, type SourceDefinition } from './sources/source-definition.js';
@@ -103,6 +104,7 @@ const readOnlyFields = {
   created_at: z.string().optional().describe('read-only: ignored'),
   updated_at: z.string().optional().describe('read-only: ignored'),
   next_run_at: z.string().nullable().optional().describe('read-only: ignored'),
+  last_collection: lastCollectionSchema.nullable().optional().describe('read-only: ignored'),
 };
 
 type DefinitionParts = z.output<z.ZodObject<typeof definitionFields>>;
@@ -175,7 +177,7 @@ export function parsePipelinePutBody(id: string, body: unknown): PipelineDefinit
     typeof given === 'string' && given !== id
       ? [`id: "${given}" is not the id in the path ("${id}"); the id is read-only and comes from the path: omit it, or PUT to /v1/pipelines/${given}`]
       : [];
-  const { id: _id, origin: _origin, created_at: _createdAt, updated_at: _updatedAt, next_run_at: _nextRunAt, ...definition } = parseOrRefuse(pipelinePutBodySchema, body, '', idProblem);
+  const { id: _id, origin: _origin, created_at: _createdAt, updated_at: _updatedAt, next_run_at: _nextRunAt, last_collection: _lastCollection, ...definition } = parseOrRefuse(pipelinePutBodySchema, body, '', idProblem);
   return definition;
 }
 

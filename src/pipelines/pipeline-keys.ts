@@ -12,6 +12,8 @@ export const pipelineKeys = {
   lock: (prefix: string, id: string): string => `${prefix}:pipeline:${id}:collect-lock`,
   /** String: the collection whose run is recorded but whose items are not all marked seen yet. */
   claim: (prefix: string, id: string): string => `${prefix}:pipeline:${id}:collect-claim`,
+  /** Hash: the outcome of the pipeline's latest collection, overwritten by each one (`started_us`, `outcome`). */
+  lastCollection: (prefix: string, id: string): string => `${prefix}:pipeline:${id}:last-collection`,
 };
 
 /** The BullMQ job scheduler that fires a pipeline's collections. */

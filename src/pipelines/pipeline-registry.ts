@@ -3,6 +3,7 @@ import type { Deps } from '../deps.js';
 import { ApiError, notFound } from '../lib/api-error.js';
 import { jobIds } from '../queues/job-ids.js';
 import { enqueue } from '../queues/stage-queues.js';
+import { LastCollections, type LastCollection } from './collection/last-collection.js';
 import { assertPipelineId, parsePipelinePutBody, type PipelineDefinition } from './pipeline-definition.js';
 import { pipelineKeys } from './pipeline-keys.js';
 import type { Schedule } from './pipeline-schedule.js';
@@ -13,7 +14,7 @@ import type { SourceDefinition } from './sources/source-definition.js';
 import { isPlainObject } from './templates/template-item.js';
 import type { TemplateDefinition } from './templates/template-definition.js';
 
-/** A pipeline as the API shows it: its definition (absent parts as null), when it was defined, and its next scheduled run. */
+/** A pipeline as the API shows it: its definition (absent parts as null), when it was defined, its next scheduled run and how its latest collection ended. */
 export interface PipelineView {
   id: string;
   schedule: Schedule | null;
@@ -26,9 +27,10 @@ export interface PipelineView {
   created_at: string;
   updated_at: string;
   next_run_at: string | null;
+  last_collection: LastCollection | null;
 }
 
-export const toPipelineView = (record: PipelineRecord, nextRunAt: string | null): PipelineView => ({
+export const toPipelineView = (record: PipelineRecord, nextRunAt: string | null, lastCollection: LastCollection | null): PipelineView => ({
   id: record.id,
   schedule: record.definition.schedule ?? null,
   source: record.definition.source ?? null,
@@ -40,6 +42,7 @@ export const toPipelineView = (record: PipelineRecord, nextRunAt: string | null)
   created_at: record.created_at,
   updated_at: record.updated_at,
   next_run_at: nextRunAt,
+  last_collection: lastCollection,
 });
 
 /** The body with its webhook URL restored when it carries back, masked, the URL stored for the pipeline (a GET body PUT unchanged). */
@@ -59,10 +62,12 @@ function withStoredWebhook(body: unknown, stored: PipelineRecord | null): unknow
 export class PipelineRegistry {
   readonly store: PipelineStore;
   readonly scheduler: PipelineScheduler;
+  readonly lastCollections: LastCollections;
 
   constructor(private readonly deps: Deps) {
     this.store = new PipelineStore(deps.redis, deps.config.BATCHLINE_PREFIX);
     this.scheduler = new PipelineScheduler(deps.queues.collect);
+    this.lastCollections = new LastCollections(deps.redis, deps.config.BATCHLINE_PREFIX);
   }
 
   /** Validates a PUT body (a definition, or the pipeline as GET shows it), then stores and schedules it; `created` tells a new pipeline from a replaced one. */
@@ -91,23 +96,28 @@ export class PipelineRegistry {
     const stored = (await this.store.get(id)) ?? record;
     await this.scheduler.sync(id, stored.definition);
     this.deps.logger.info({ pipeline_id: id, origin, created: existing === null, schedule: stored.definition.schedule ?? null }, 'pipeline defined');
-    return { created: existing === null, pipeline: toPipelineView(stored, await this.scheduler.nextRunAt(id)) };
+    // A replaced pipeline keeps its last collection: it is what happened, until the next one says otherwise.
+    return { created: existing === null, pipeline: toPipelineView(stored, await this.scheduler.nextRunAt(id), await this.lastCollections.get(id)) };
   }
 
   async get(id: string): Promise<PipelineView> {
     const record = await this.require(id);
-    return toPipelineView(record, await this.scheduler.nextRunAt(id));
+    const [nextRunAt, lastCollection] = await Promise.all([this.scheduler.nextRunAt(id), this.lastCollections.get(id)]);
+    return toPipelineView(record, nextRunAt, lastCollection);
   }
 
   async list(): Promise<PipelineView[]> {
     const [records, next] = await Promise.all([this.store.list(), this.scheduler.nextRuns()]);
-    return records.map((record) => toPipelineView(record, next.get(record.id) ?? null));
+    const last = await this.lastCollections.getMany(records.map((record) => record.id));
+    return records.map((record) => toPipelineView(record, next.get(record.id) ?? null, last.get(record.id) ?? null));
   }
 
   /**
    * Removes the schedule first (no collection starts for a pipeline being
-   * deleted), then the definition and what it remembers of collected items:
-   * a new pipeline under the same id starts afresh. Runs already started go on.
+   * deleted), then the definition, what it remembers of collected items and
+   * its last collection: a new pipeline under the same id starts afresh.
+   * Runs already started go on; a collection still running records nothing
+   * once the definition is gone.
    */
   async delete(id: string): Promise<void> {
     assertPipelineId(id);
@@ -116,7 +126,7 @@ export class PipelineRegistry {
     await this.store.delete(id);
     const prefix = this.deps.config.BATCHLINE_PREFIX;
     // UNLINK frees a large seen-set in the background instead of blocking Redis.
-    await this.deps.redis.unlink(pipelineKeys.seen(prefix, id), pipelineKeys.claim(prefix, id));
+    await this.deps.redis.unlink(pipelineKeys.seen(prefix, id), pipelineKeys.claim(prefix, id), pipelineKeys.lastCollection(prefix, id));
     this.deps.logger.info({ pipeline_id: id }, 'pipeline deleted');
   }
 

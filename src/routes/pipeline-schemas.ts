@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lastCollectionSchema } from '../pipelines/collection/last-collection.js';
 import { PIPELINE_ID, PIPELINE_ID_MESSAGE } from '../pipelines/pipeline-definition.js';
 import { sourceDefinitionSchema } from '../pipelines/sources/source-definition.js';
 import { templateDefinitionSchema } from '../pipelines/templates/template-definition.js';
@@ -18,6 +19,9 @@ export const pipelineViewSchema = z
     created_at: z.string(),
     updated_at: z.string(),
     next_run_at: z.string().nullable().describe('the next scheduled collection; null without an enabled schedule'),
+    last_collection: lastCollectionSchema
+      .nullable()
+      .describe('how the latest collection (scheduled or triggered) ended, written by the worker when it ends and at each failed attempt; null before the first'),
   })
   .describe('Pipeline');
 

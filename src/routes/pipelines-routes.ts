@@ -67,7 +67,7 @@ export function pipelinesRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     app.get(
       '/v1/pipelines/:id',
-      { validatorCompiler: validatedByRegistry, schema: { summary: 'One pipeline, with its next scheduled run', tags: ['pipelines'], params: pipelineIdParamsSchema, response: { 200: pipelineViewSchema, ...errorResponses } } },
+      { validatorCompiler: validatedByRegistry, schema: { summary: 'One pipeline, with its next scheduled run and how its last collection ended', tags: ['pipelines'], params: pipelineIdParamsSchema, response: { 200: pipelineViewSchema, ...errorResponses } } },
       async (request) => {
         assertRedisReady(deps);
         return registry.get(request.params.id);

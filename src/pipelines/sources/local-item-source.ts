@@ -4,6 +4,7 @@ import path from 'node:path';
 import { lendBytes, type BoundedRead, type LentRead } from '../../lib/read-bounded.js';
 import { StorageNotFoundError } from '../../storage/object-storage.js';
 import type { ItemSource, SourceObject } from './item-source.js';
+import { SourceUnavailableError } from './source-unavailable-error.js';
 
 const PAGE_SIZE = 1000;
 
@@ -28,7 +29,11 @@ export class LocalItemSource implements ItemSource {
    */
   private realRootResolved: Promise<string> | null = null;
 
+  /** The path as the definition gave it: a relative one is resolved where the worker runs, which its error must say. */
+  private readonly given: string;
+
   constructor(root: string) {
+    this.given = root;
     this.root = path.resolve(root);
   }
 
@@ -110,13 +115,26 @@ export class LocalItemSource implements ItemSource {
     return this.realRootResolved;
   }
 
+  /**
+   * The root's real path, or an error that names the folder as the worker
+   * sees it: the API cannot check the path (the worker may run on another
+   * machine), so this message is what the user reads in the pipeline.
+   */
   private async resolveRoot(): Promise<string> {
+    let real: string;
     try {
-      return await realpath(this.root);
+      real = await realpath(this.root);
+      if (!(await stat(real)).isDirectory()) throw new SourceUnavailableError('source_not_found', `${this.describe()} is not a folder`);
     } catch (error) {
-      if (isMissing(error)) throw new Error(`the source folder ${this.root} does not exist`);
+      if (isMissing(error)) throw new SourceUnavailableError('source_not_found', `${this.describe()} does not exist${this.relativeHint()}`);
+      if (isDenied(error)) throw new SourceUnavailableError('source_access_denied', `${this.describe()} cannot be read by the worker: permission denied`);
       throw error;
     }
+    return real;
+  }
+
+  private relativeHint(): string {
+    return path.isAbsolute(this.given) ? '' : ` (the relative path ${JSON.stringify(this.given)} is resolved from the worker's working directory, ${process.cwd()})`;
   }
 
   /**
@@ -253,4 +271,8 @@ function isInside(root: string, target: string): boolean {
 
 function isMissing(error: unknown): boolean {
   return error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'ENOTDIR');
+}
+
+function isDenied(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && (error.code === 'EACCES' || error.code === 'EPERM');
 }

@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { watchCollectJobs, type CollectJobs } from '../../helpers/collect-jobs.js';
+import type { CollectJobs } from '../../helpers/collect-jobs.js';
 import { putMany, type ObjectToPut } from '../../helpers/s3-put-many.js';
-import { startS3Server, type TestS3Server } from '../../helpers/s3-server.js';
-import { startTestService, type TestService } from '../../helpers/test-service.js';
+import type { TestS3Server } from '../../helpers/s3-server.js';
+import { startS3TestService, type S3TestService } from '../../helpers/s3-test-service.js';
+import type { TestService } from '../../helpers/test-service.js';
 import { IMAGE_SUFFIXES } from '../../../src/pipelines/sources/source-definition.js';
 import { outputKeys } from '../../../src/runs/copy-results-to-output.js';
 
@@ -25,22 +26,14 @@ describe('an image-moderation pipeline over an S3 bucket', () => {
   let s3: TestS3Server;
   let t: TestService;
   let jobs: CollectJobs;
-  const savedEnv = { id: process.env['AWS_ACCESS_KEY_ID'], secret: process.env['AWS_SECRET_ACCESS_KEY'] };
+  let service: S3TestService;
 
   before(async () => {
-    s3 = await startS3Server();
-    await Promise.all(['photos', 'moderation-results'].map((bucket) => s3.createBucket(bucket)));
-    process.env['AWS_ACCESS_KEY_ID'] = s3.credentials.accessKeyId;
-    process.env['AWS_SECRET_ACCESS_KEY'] = s3.credentials.secretAccessKey;
-    t = await startTestService({ env: { AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_REGION: 'us-east-1' } });
-    jobs = await watchCollectJobs(t, t.redis.url, t.prefix);
+    service = await startS3TestService(['photos', 'moderation-results']);
+    ({ s3, t, jobs } = service);
   });
   after(async () => {
-    await jobs?.close();
-    await t?.close();
-    await s3?.close();
-    process.env['AWS_ACCESS_KEY_ID'] = savedEnv.id;
-    process.env['AWS_SECRET_ACCESS_KEY'] = savedEnv.secret;
+    await service?.close();
   });
 
   it('reports flagged images in Slack, and not-an-image and too-large items per item', async () => {

@@ -116,8 +116,10 @@ describe('a pipeline read with GET and sent back with PUT', () => {
       created_at: '2000-01-01T00:00:00.000Z',
       updated_at: '2000-01-01T00:00:00.000Z',
       next_run_at: null,
+      last_collection: { finished_at: '2000-01-01T00:00:00.000Z', job_id: 'j', outcome: 'failed', run_id: null, items: 0, error: { code: 'source_not_found', message: 'gone' }, will_retry: false },
     });
     assert.equal(edited.status, 200, edited.text);
+    assert.equal((edited.body as PipelineView).last_collection, null, 'the last collection is the worker\'s to write');
     assert.deepEqual(await stored('moderation'), before, 'origin and times are the server\'s');
 
     const copied = await t.request('PUT', '/v1/pipelines/moderation-copy', view);

@@ -189,7 +189,20 @@ describe('local item source', () => {
   });
 
   test('a missing folder is a clear error', async () => {
-    await assert.rejects(listAll(new LocalItemSource(path.join(base, 'nope'))), /source folder .*nope does not exist/);
+    await assert.rejects(listAll(new LocalItemSource(path.join(base, 'nope'))), { code: 'source_not_found', message: `local folder ${path.join(base, 'nope')} does not exist` });
+  });
+
+  test('a relative path that is missing says where the worker looked for it', async () => {
+    const relative = path.relative(process.cwd(), path.join(base, 'nope'));
+    await assert.rejects(listAll(new LocalItemSource(relative)), {
+      code: 'source_not_found',
+      message: `local folder ${path.join(base, 'nope')} does not exist (the relative path ${JSON.stringify(relative)} is resolved from the worker's working directory, ${process.cwd()})`,
+    });
+  });
+
+  test('a file where the folder should be is not a folder', async () => {
+    await put('plain.txt', 'not a folder');
+    await assert.rejects(listAll(new LocalItemSource(path.join(root, 'plain.txt'))), { code: 'source_not_found', message: `local folder ${path.join(root, 'plain.txt')} is not a folder` });
   });
 
   test('createItemSource applies suffix and size filters', async () => {
