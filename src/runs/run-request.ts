@@ -4,6 +4,7 @@ import { BATCH_ENDPOINTS, METADATA_MAX_KEY_LENGTH, METADATA_MAX_PAIRS, METADATA_
 import { RESERVED_METADATA_PAIRS, RESERVED_METADATA_PREFIX } from './batch-metadata.js';
 import { formatZodError } from '../lib/format-zod-error.js';
 import { customIdFor } from '../pipelines/templates/item-identity.js';
+import { missingPostedContent } from '../pipelines/templates/posted-item-content.js';
 import { lookupPath } from '../pipelines/templates/render-placeholders.js';
 import { placeholdersOf, templateDefinitionSchema, type TemplateDefinition } from '../pipelines/templates/template-definition.js';
 import { RequestLineValidator, requestLineSchema, type RequestLine } from './request-line-validator.js';
@@ -71,13 +72,16 @@ function parseRequestsRun(body: object): ParsedRunBody {
 }
 
 /**
- * Refuses items the template cannot use at all: a placeholder an item does
- * not provide, or two items that would share a custom_id.
+ * Refuses POSTed items the template cannot use at all: one without the
+ * content its template reads (a placeholder's field, an article's text, an
+ * image), or two items that would share a custom_id.
  */
 export function checkItems(template: TemplateDefinition, items: ReadonlyArray<Record<string, unknown>>): void {
   const placeholders = placeholdersOf(template);
   const seen = new Map<string, number>();
   items.forEach((item, index) => {
+    const missing = missingPostedContent(template, item);
+    if (missing !== null) throw badRequest('missing_field', `items[${index}] ${missing}`);
     for (const placeholder of placeholders) {
       if (!lookupPath(item, placeholder).found) {
         throw badRequest('missing_field', `items[${index}] has no field "${placeholder}" for the placeholder {{${placeholder}}}`);

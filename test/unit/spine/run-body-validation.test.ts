@@ -61,6 +61,16 @@ describe('POST /v1/runs body validation', () => {
     rejects({ template: { type: 'chat', model: 'm', prompt: 'Tell me about {{topic}}' }, items: [{ topic: 'a' }, { subject: 'b' }] }, 'missing_field', /items\[1\] has no field "topic"/);
   });
 
+  it('refuses POSTed items without the content their template reads: nothing could ever be read for them', () => {
+    rejects({ template: { type: 'summarize' }, items: [{ id: 'a', text: 'x' }, { id: 'b' }] }, 'missing_field', /items\[1\] has no "text" field/);
+    rejects({ template: { type: 'summarize' }, items: [{ id: 'a', text: null }] }, 'missing_field', /items\[0\] has no "text" field/);
+    rejects({ template: { type: 'summarize', field: 'doc.body' }, items: [{ id: 'a', doc: { title: 't' } }] }, 'missing_field', /has no "doc.body" field/);
+    // A key names an object of a pipeline's source, which a POSTed run does not have.
+    rejects({ template: { type: 'image-moderation' }, items: [{ key: 'photos/cat.png' }] }, 'missing_field', /items\[0\] has no "image_base64" or "image_url"/);
+    assert.equal(parseRunBody({ template: { type: 'summarize', field: 'doc.body' }, items: [{ id: 'a', doc: { body: 'text' } }] }).kind, 'template');
+    assert.equal(parseRunBody({ template: { type: 'image-moderation' }, items: [{ id: 'a', image_url: 'https://example.com/a.png' }, { id: 'b', image_base64: 'iVBORw0KGgo=' }] }).kind, 'template');
+  });
+
   it('accepts each valid form', () => {
     assert.equal(parseRunBody({ template: { type: 'summarize' }, items: [{ id: 'a', text: 'x' }] }).kind, 'template');
     assert.equal(parseRunBody({ pipeline: 'p1', items: [{ id: 'a' }] }).kind, 'pipeline');
