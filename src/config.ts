@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { concurrencySetting, queuesSetting } from './queues/worker-queue-settings.js';
 
@@ -12,8 +13,29 @@ const optionalString = z
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
+/**
+ * Decimal digits only: Number() would also take `1e3`, `0x10` and `0b1`, and
+ * read a blank value as 0 (PORT= would mean "any free port").
+ */
+const wholeNumber = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number written in digits')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
 /** An optional whole number: unset or blank means "use the built-in default". */
-const optionalInt = (min: number, max = Number.MAX_SAFE_INTEGER) => optionalString.pipe(z.coerce.number<string>().int().min(min).max(max).optional());
+const optionalInt = (min: number, max = Number.MAX_SAFE_INTEGER) => optionalString.pipe(wholeNumber(min, max).optional());
+
+/** A whole number with a default, taken when the variable is unset or blank. */
+const intWithDefault = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  optionalInt(min, max).transform((value) => value ?? fallback);
+
+/**
+ * A host name's labels (RFC 1123); the last one not all digits, so a mistyped
+ * address such as 999.1.1.1 is refused here rather than looked up in DNS.
+ */
+const HOSTNAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*(?!\d+$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
 
 const urlWithProtocols = (protocols: string[]) =>
   z.string().refine(
@@ -43,11 +65,15 @@ const envSchema = z.object({
   AWS_REGION: optionalString,
   AWS_ENDPOINT_URL_S3: optionalString.pipe(urlWithProtocols(['http:', 'https:']).optional()),
   SLACK_WEBHOOK_URL: optionalString.pipe(urlWithProtocols(['http:', 'https:']).optional()),
-  HOST: z.string().default('0.0.0.0'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  API_TOKENS: optionalString.transform((value) =>
-    value === undefined ? [] : value.split(',').map((token) => token.trim()).filter((token) => token !== ''),
-  ),
+  HOST: optionalString
+    .refine((value) => value === undefined || isIP(value) !== 0 || HOSTNAME.test(value), { message: 'must be an IP address or a host name' })
+    .transform((value) => value ?? '0.0.0.0'),
+  PORT: intWithDefault(3000, 0, 65535),
+  // Set but naming no token (`,`) is refused rather than read as unset: that would quietly open the API to loopback callers only.
+  API_TOKENS: optionalString
+    .transform((value) => (value === undefined ? undefined : value.split(',').map((token) => token.trim()).filter((token) => token !== '')))
+    .refine((tokens) => tokens === undefined || tokens.length > 0, { message: 'names no token (comma-separated tokens, or unset for loopback callers only)' })
+    .transform((tokens) => tokens ?? []),
   LOG_LEVEL: z.enum(logLevels).default('info'),
   PIPELINES_FILE: optionalString,
   /**
@@ -56,7 +82,7 @@ const envSchema = z.object({
    * without renewal: after a worker dies, its jobs and collections are taken
    * over within about twice this.
    */
-  BATCHLINE_JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+  BATCHLINE_JOB_LOCK_MS: intWithDefault(30_000, 1000),
   /** Tests only: a named step (e.g. collect:after-page:1) where the process stops for good, to be killed there. */
   BATCHLINE_TEST_PAUSE_AT: optionalString,
   /**
@@ -68,7 +94,7 @@ const envSchema = z.object({
   /** Tests only: a folder where a fired crash point leaves a marker, so the restarted process runs through it. */
   BATCHLINE_CRASH_MARKER_DIR: optionalString,
   /** How often a worker re-drives ledger steps that no live job drives (lost or failed jobs); it also sweeps at start. */
-  BATCHLINE_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
+  BATCHLINE_SWEEP_INTERVAL_MS: intWithDefault(60_000, 100),
   /** First batch status check after creation, then doubling up to BATCHLINE_POLL_MAX_MS (unset: 10 s and 5 min). */
   BATCHLINE_POLL_INITIAL_MS: optionalInt(10),
   BATCHLINE_POLL_MAX_MS: optionalInt(10),
@@ -77,7 +103,7 @@ const envSchema = z.object({
    * worker process on this Redis, so a backlog of thousands of waiting
    * batches stays under OpenAI's rate limits; due checks beyond it wait their turn.
    */
-  BATCHLINE_POLLS_PER_SECOND: z.coerce.number().int().min(1).default(20),
+  BATCHLINE_POLLS_PER_SECOND: intWithDefault(20, 1),
   /** Jobs of a stage one worker process runs at once, as `stage=N` pairs; stages not named keep their defaults. */
   BATCHLINE_CONCURRENCY: concurrencySetting,
   /** The stages a worker process runs (comma-separated); unset: every stage. */
@@ -97,18 +123,26 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
     .default('batchline'),
   /** Requests per minute per client on /v1/* (0: no limit); webhooks, health and metrics are not limited. */
-  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
+  API_RATE_LIMIT_PER_MINUTE: intWithDefault(600, 0),
   /**
    * On SIGTERM, how long running jobs may take to finish before they are
    * handed back to their queue for another worker; keep it below the
    * orchestrator's own grace period (compose stop_grace_period).
    */
-  BATCHLINE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(60_000),
+  BATCHLINE_SHUTDOWN_GRACE_MS: intWithDefault(60_000, 0),
   /** Bull Board may retry, remove and promote jobs only when set. */
   BULL_BOARD_WRITABLE: z
     .enum(['0', '1', 'true', 'false'])
     .default('false')
     .transform((value) => value === '1' || value === 'true'),
+}).superRefine((env, context) => {
+  // Checks back off from the first interval up to the maximum; a first interval above the maximum set beside it is a typo.
+  // Only when both are set: each alone may sit on either side of the other's default.
+  const initial = env.BATCHLINE_POLL_INITIAL_MS;
+  const max = env.BATCHLINE_POLL_MAX_MS;
+  if (initial !== undefined && max !== undefined && initial > max) {
+    context.addIssue({ code: 'custom', path: ['BATCHLINE_POLL_INITIAL_MS'], message: `must not exceed BATCHLINE_POLL_MAX_MS (${max})` });
+  }
 });
 
 export type Config = z.infer<typeof envSchema>;

@@ -3,6 +3,16 @@ import assert from 'node:assert/strict';
 import { ConfigError, loadConfig, requireOpenAIKey } from '../../../src/config.js';
 import { tuningFromConfig } from '../../../src/tuning.js';
 
+/** The variable alone with this value is refused, the message naming it (with its value) and the reason. */
+function assertRefused(variable: string, value: string, reason: RegExp): void {
+  assert.throws(() => loadConfig({ [variable]: value }), (error: unknown) => {
+    assert.ok(error instanceof ConfigError);
+    assert.match(error.message, new RegExp(`${variable}=`));
+    assert.match(error.message, reason);
+    return true;
+  }, `${variable}=${value}`);
+}
+
 describe('configuration', () => {
   it('has the documented defaults', () => {
     const config = loadConfig({});
@@ -32,6 +42,30 @@ describe('configuration', () => {
     assert.throws(() => requireOpenAIKey(loadConfig({ OPENAI_BASE_URL: 'https://api.openai.com/v1' })), /OPENAI_API_KEY/);
     assert.equal(requireOpenAIKey(loadConfig({ OPENAI_BASE_URL: 'http://127.0.0.1:4010/v1' })), 'sk-emulator');
     assert.equal(requireOpenAIKey(loadConfig({ OPENAI_API_KEY: 'sk-real' })), 'sk-real');
+  });
+
+  it('refuses values a lax reading would accept: a token list naming no token, non-decimal or blank-as-zero numbers, a mistyped HOST, a first poll interval above the maximum', () => {
+    for (const [variable, value, reason] of [
+      ['API_TOKENS', ',', /names no token/],
+      ['API_TOKENS', ' , ,', /names no token/],
+      ['PORT', '1e3', /whole number/],
+      ['PORT', '0x10', /whole number/],
+      ['PORT', '-1', /whole number/],
+      ['PORT', '65536', /65535/],
+      ['BATCHLINE_JOB_LOCK_MS', '3e4', /whole number/],
+      ['BATCHLINE_SHUTDOWN_GRACE_MS', '0b1', /whole number/],
+      ['HOST', '999.1.1.1', /IP address or a host name/],
+      ['HOST', 'api..internal', /IP address or a host name/],
+    ] as const) {
+      assertRefused(variable, value, reason);
+    }
+    assert.throws(() => loadConfig({ BATCHLINE_POLL_INITIAL_MS: '60000', BATCHLINE_POLL_MAX_MS: '30000' }), /BATCHLINE_POLL_INITIAL_MS="60000": must not exceed BATCHLINE_POLL_MAX_MS \(30000\)/);
+    // Blank is unset, as for every other variable (not port 0, "any free port").
+    assert.equal(loadConfig({ PORT: '', HOST: ' ' }).PORT, 3000);
+    assert.equal(loadConfig({ PORT: ' 8080 ' }).PORT, 8080);
+    for (const host of ['localhost', '127.0.0.1', '::', 'api.internal', 'redis-1']) assert.equal(loadConfig({ HOST: host }).HOST, host);
+    // Each poll interval alone may sit either side of the other's default (a first check late, then the usual cadence).
+    assert.equal(loadConfig({ BATCHLINE_POLL_INITIAL_MS: '600000' }).BATCHLINE_POLL_INITIAL_MS, 600_000);
   });
 
   it('takes poll cadence, shard size, join threads and sweep interval from the environment, and only what is set', () => {
@@ -73,12 +107,7 @@ describe('configuration', () => {
       ['BATCHLINE_CONCURRENCY', 'poll=2,poll=3', /"poll" is given twice/],
       ['BATCHLINE_QUEUES', 'poll,polls', /unknown stage "polls"/],
     ] as const) {
-      assert.throws(() => loadConfig({ [variable]: value }), (error: unknown) => {
-        assert.ok(error instanceof ConfigError);
-        assert.match(error.message, new RegExp(`${variable}=`));
-        assert.match(error.message, reason);
-        return true;
-      }, `${variable}=${value}`);
+      assertRefused(variable, value, reason);
     }
   });
 });
