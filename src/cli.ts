@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { ConfigError } from './config.js';
 import { RedisRequirementError } from './queues/redis-requirements.js';
 import { startService, type Role } from './server.js';
@@ -11,34 +13,72 @@ Commands:
   emulator   the local OpenAI Files + Batches emulator (see batchline emulator --help)
   demo       the whole pipeline on embedded defaults; exits 0 when the sample runs succeed
 
-Configuration is read from the environment (REDIS_URL, OPENAI_API_KEY, STORAGE_URL, …; see the README).`;
+Options:
+  -h, --help     show this help
+  -v, --version  print the version
+
+Configuration is read from the environment (REDIS_URL, OPENAI_API_KEY, STORAGE_URL, HOST, PORT, …; see the README).`;
+
+/** Exit code of a refused command line or configuration: the process never started its work. */
+const USAGE_EXIT = 2;
+
+/** Every command's options but the emulator's, which parses its own. */
+const OPTIONS = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } } as const;
+
+const ROLES: readonly string[] = ['all', 'api', 'worker'] satisfies Role[];
+const isRole = (name: string): name is Role => ROLES.includes(name);
 
 /** The `batchline` command; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  switch (command) {
-    case 'all':
-    case 'api':
-    case 'worker':
-      return serve(command);
-    case 'emulator': {
-      const { runEmulatorCommand } = await import('./emulator/emulator-command.js');
-      return runEmulatorCommand(rest);
-    }
-    case 'demo': {
-      const { runDemo } = await import('./demo/run-demo.js');
-      return runDemo(rest);
-    }
-    case undefined:
-    case '-h':
-    case '--help':
-    case 'help':
-      process.stdout.write(`${USAGE}\n`);
-      return command === undefined ? 1 : 0;
-    default:
-      process.stderr.write(`batchline: unknown command "${command}"\n\n${USAGE}\n`);
-      return 2;
+  if (command === 'emulator') {
+    const { runEmulatorCommand } = await import('./emulator/emulator-command.js');
+    return runEmulatorCommand(rest);
   }
+  if (command === undefined) {
+    process.stdout.write(`${USAGE}\n`);
+    return 1;
+  }
+  if (command === 'help') return printUsage();
+  const optionsOnly = command.startsWith('-');
+  if (!optionsOnly && !isRole(command) && command !== 'demo') return refuse(`unknown command "${command}"`);
+  // Settings come from the environment only: an option such as --port is refused rather than
+  // ignored, so a server never starts quietly on a port the caller did not mean.
+  let values;
+  try {
+    ({ values } = parseArgs({ args: optionsOnly ? argv : rest, options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    // parseArgs's own messages name the argument: "Unknown option '--port'", "Unexpected argument 'x'. …".
+    if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS_')) {
+      return refuse(optionsOnly ? error.message : `${command}: ${error.message}`);
+    }
+    throw error;
+  }
+  if (values.version === true) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  if (isRole(command)) return values.help === true ? printUsage() : serve(command);
+  if (optionsOnly) return printUsage();
+  const { runDemo } = await import('./demo/run-demo.js');
+  return runDemo(values.help === true ? ['--help'] : []);
+}
+
+function refuse(reason: string): number {
+  process.stderr.write(`batchline: ${reason}\n\n${USAGE}\n`);
+  return USAGE_EXIT;
+}
+
+function printUsage(): number {
+  process.stdout.write(`${USAGE}\n`);
+  return 0;
+}
+
+/** The installed package's version: package.json sits one folder above both src/ and dist/. */
+function packageVersion(): string {
+  const manifest: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const version = typeof manifest === 'object' && manifest !== null && 'version' in manifest ? manifest.version : undefined;
+  return typeof version === 'string' ? version : 'unknown';
 }
 
 async function serve(role: Role): Promise<number> {
@@ -48,7 +88,7 @@ async function serve(role: Role): Promise<number> {
   } catch (error) {
     if (error instanceof ConfigError || error instanceof RedisRequirementError) {
       process.stderr.write(`batchline: ${error.message}\n`);
-      return 2;
+      return USAGE_EXIT;
     }
     throw error;
   }

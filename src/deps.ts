@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
@@ -71,6 +71,8 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     timeout: tuning.openaiTimeoutMs,
     fetch: nodeHttpFetch,
   });
+  // The default folder is this process's own and goes at close (SIGKILL aside); a folder the caller names is the caller's to keep.
+  const ownsWorkDir = overrides.workDir === undefined;
   const workDir = overrides.workDir ?? path.join(tmpdir(), `batchline-work-${process.pid}`);
   await mkdir(workDir, { recursive: true });
   const outputJoinThreads = createOutputJoinThreads(tuning.joinThreads, logger);
@@ -94,6 +96,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
       await outputJoinThreads.close();
       redis.disconnect();
       s3Client?.destroy();
+      if (ownsWorkDir) await rm(workDir, { recursive: true, force: true });
     },
   };
 }

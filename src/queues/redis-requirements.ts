@@ -1,5 +1,7 @@
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import type { Logger } from '../lib/logger.js';
+import { describeRedisConnectionFailure, watchRedisConnection } from './redis-connection-failure.js';
+import { producerRedisOptions } from './redis-connection.js';
 
 export class RedisRequirementError extends Error {
   constructor(message: string) {
@@ -13,9 +15,24 @@ export interface RedisSettings {
   aofEnabled: boolean;
 }
 
+/** Redis could not be asked at all; the message says why, e.g. "connection refused at 127.0.0.1:6379". */
+export class RedisUnreachableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RedisUnreachableError';
+  }
+}
+
 /** Reads the settings from INFO, which managed Redis services allow even where CONFIG is disabled. */
 export async function readRedisSettings(redis: Redis): Promise<RedisSettings> {
-  const info = await redis.info();
+  watchRedisConnection(redis);
+  let info: string;
+  try {
+    info = await redis.info();
+  } catch (error) {
+    if (redis.status !== 'ready') throw new RedisUnreachableError(describeRedisConnectionFailure(redis));
+    throw error;
+  }
   const field = (name: string): string | undefined => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
   return { maxmemoryPolicy: field('maxmemory_policy') ?? 'unknown', aofEnabled: field('aof_enabled') === '1' };
 }
@@ -30,8 +47,9 @@ export async function checkRedisRequirements(redis: Redis, options: { allowEphem
   try {
     settings = await readRedisSettings(redis);
   } catch (error) {
+    if (error instanceof RedisUnreachableError) throw new RedisRequirementError(`cannot reach Redis (REDIS_URL): ${error.message}`);
     const { host, port } = redis.options;
-    throw new RedisRequirementError(`cannot reach Redis at ${host ?? '127.0.0.1'}:${port ?? 6379} (REDIS_URL): ${error instanceof Error ? error.message : String(error)}`);
+    throw new RedisRequirementError(`cannot read the settings of Redis at ${host ?? '127.0.0.1'}:${port ?? 6379} (REDIS_URL): ${error instanceof Error ? error.message : String(error)}`);
   }
   if (settings.maxmemoryPolicy !== 'noeviction') {
     throw new RedisRequirementError(
@@ -47,4 +65,23 @@ export async function checkRedisRequirements(redis: Redis, options: { allowEphem
     options.logger.warn('Redis runs without AOF persistence (BATCHLINE_ALLOW_EPHEMERAL_REDIS): a Redis crash can lose jobs and ledger entries');
   }
   return settings;
+}
+
+/**
+ * The same check over a connection of its own, closed after. The service runs
+ * it before building any client: BullMQ's queues would otherwise each print
+ * their own eviction warning before batchline's refusal, and a refused start
+ * leaves nothing to close.
+ */
+export async function checkRedisRequirementsAt(redisUrl: string, options: { allowEphemeral: boolean; logger: Logger }): Promise<RedisSettings> {
+  // One attempt: the start-up check reports the first failure rather than retrying in the background.
+  const redis = new Redis({ ...producerRedisOptions(redisUrl), lazyConnect: true, retryStrategy: () => null });
+  watchRedisConnection(redis);
+  try {
+    // A refused connection is reported by the check below, with the reason the watch kept.
+    await redis.connect().catch(() => undefined);
+    return await checkRedisRequirements(redis, options);
+  } finally {
+    redis.disconnect();
+  }
 }

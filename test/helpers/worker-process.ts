@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface WorkerProcess {
@@ -29,7 +30,11 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   // 'close', not 'exit': 'exit' can come before the last output is read, and a test reads the crash line right after.
-  const exited = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const exited = once(child, 'close').then(async ([code, signal]) => {
+    // A process killed (SIGKILL, a crash point) cannot remove its own work folder, as a stopped one does.
+    if (signal !== null && child.pid !== undefined) await rm(path.join(env['TMPDIR'] ?? '/tmp', `batchline-work-${child.pid}`), { recursive: true, force: true });
+    return { code: code as number | null, signal: signal as NodeJS.Signals | null };
+  });
   const signal = async (name: NodeJS.Signals): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill(name);
