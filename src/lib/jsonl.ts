@@ -3,7 +3,13 @@ import type { Readable } from 'node:stream';
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 
-export interface LineLimit {
+export interface LineReading {
+  /**
+   * Yield a blank line (empty or only whitespace) as "" instead of skipping
+   * it, for a reader that names lines by their number in the file, as an
+   * editor counts them.
+   */
+  keepBlankLines?: boolean;
   /**
    * The most bytes one line may hold before its "\n" (a "\r" before it
    * counts, which keeps the test to one comparison); a longer line throws
@@ -33,9 +39,9 @@ export class LineTooLongError extends Error {
  * decode-then-regex. A line that spans chunks is kept as its parts and
  * joined once, when its end arrives. "\r\n" ends a line as "\n" does; a
  * lone "\r" is JSON whitespace, kept inside the line. Lines of only
- * whitespace are skipped.
+ * whitespace are skipped (or yielded as "", with keepBlankLines).
  */
-export async function* readLineBatches(stream: Readable, options: LineLimit = {}): AsyncIterable<string[]> {
+export async function* readLineBatches(stream: Readable, options: LineReading = {}): AsyncIterable<string[]> {
   const maxLineBytes = options.maxLineBytes ?? Infinity;
   let pending: Buffer[] = [];
   /** Bytes held in `pending`: a line that grows past the limit is refused there, before more of it is kept. */
@@ -44,14 +50,18 @@ export async function* readLineBatches(stream: Readable, options: LineLimit = {}
   const refuseIfLong = (bytes: number): void => {
     if (bytes > maxLineBytes) throw new LineTooLongError(linesDone + 1, maxLineBytes);
   };
-  /** Decodes bytes[start, end) (its newline cut off) as UTF-8 and keeps it unless it is blank. */
+  const blank = options.keepBlankLines === true ? [''] : [];
+  /** Decodes bytes[start, end) (its newline cut off) as UTF-8 and keeps it, a blank one as `blank` says. */
   const keepTrimmed = (lines: string[], bytes: Buffer, start: number, end: number): void => {
     const stop = end > start && bytes[end - 1] === CARRIAGE_RETURN ? end - 1 : end;
-    if (stop === start) return;
+    if (stop === start) {
+      lines.push(...blank);
+      return;
+    }
     const line = bytes.toString('utf8', start, stop);
     // Only a line starting with whitespace can be blank; the common case skips the trim.
-    if (line.charCodeAt(0) <= 0x20 && line.trim() === '') return;
-    lines.push(line);
+    if (line.charCodeAt(0) <= 0x20 && line.trim() === '') lines.push(...blank);
+    else lines.push(line);
   };
   try {
     for await (const chunk of stream as AsyncIterable<Buffer | string>) {
@@ -136,7 +146,7 @@ export async function* readLineBlocks(stream: Readable, minBytes: number): Async
 }
 
 /** Yields the non-empty lines of a stream one at a time (never the whole body). */
-export async function* readLines(stream: Readable, options: LineLimit = {}): AsyncIterable<string> {
+export async function* readLines(stream: Readable, options: LineReading = {}): AsyncIterable<string> {
   for await (const lines of readLineBatches(stream, options)) yield* lines;
 }
 

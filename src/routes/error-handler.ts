@@ -27,7 +27,7 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return send(reply, 413, 'body_too_large', 'the body is larger than this route accepts; send large runs as NDJSON');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return send(reply, 415, 'unsupported_media_type', `unsupported Content-Type ${request.headers['content-type'] ?? '(none)'}`);
+      return send(reply, 415, 'unsupported_media_type', unsupportedMediaTypeMessage(request.headers['content-type']));
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return send(reply, 400, 'invalid_json', 'the JSON body is empty');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -39,6 +39,12 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return send(reply, error.statusCode, 'invalid_request', error.message);
   request.log.error({ err: error }, 'request failed');
   return send(reply, 500, 'internal_error', 'an internal error occurred; it has been logged');
+}
+
+/** Says what to send instead; `curl -d` sends a form unless told otherwise, the most common way here. */
+function unsupportedMediaTypeMessage(contentType: string | undefined): string {
+  const hint = contentType?.startsWith('application/x-www-form-urlencoded') === true ? " (curl -d sends a form: add -H 'content-type: application/json')" : '';
+  return `unsupported Content-Type ${contentType ?? '(none)'}: send application/json (POST /v1/runs also takes application/x-ndjson)${hint}`;
 }
 
 /** ioredis' ways of saying the connection is gone (the API's client never queues commands offline). */

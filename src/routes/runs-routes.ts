@@ -137,14 +137,16 @@ async function acceptNdjsonRun(deps: Deps, stream: Readable, endpoint: string | 
     stream.resume();
     throw badRequest('invalid_request', `?endpoint= is required with ${NDJSON} and must be one of ${BATCH_ENDPOINTS.join(', ')}`);
   }
-  const validator = new RequestLineValidator(endpoint);
+  const validator = new RequestLineValidator(endpoint, (lineNumber) => `line ${lineNumber}`);
   const maxLineBytes = maxRequestLineBytes(deps.tuning);
   return createRun(deps, { pipeline_id: null, input_kind: 'requests', endpoint, model: null, template: null, source: null, slack_webhook_url: null, output_url: null }, async (runId, key) => {
     const local = new LineFileWriter(path.join(deps.workDir, `${runId}-upload.jsonl`));
     try {
       let lineNumber = 0;
-      for await (const raw of readLines(stream, { maxLineBytes })) {
+      // Blank lines are skipped but counted, so an error names the line as the caller's editor numbers it.
+      for await (const raw of readLines(stream, { maxLineBytes, keepBlankLines: true })) {
         lineNumber += 1;
+        if (raw === '') continue;
         assertJsonDepth(raw, `line ${lineNumber}`);
         let value: unknown;
         try {
@@ -152,7 +154,7 @@ async function acceptNdjsonRun(deps: Deps, stream: Readable, endpoint: string | 
         } catch {
           throw badRequest('invalid_json_line', `line ${lineNumber} is not valid JSON`);
         }
-        validator.check(value, `line ${lineNumber}`);
+        validator.check(value, lineNumber);
         await local.write(raw.trim());
       }
       if (validator.count === 0) throw badRequest('invalid_request', 'the NDJSON body holds no request lines');
@@ -160,7 +162,7 @@ async function acceptNdjsonRun(deps: Deps, stream: Readable, endpoint: string | 
       await deps.storage.put(key, createReadStream(local.path));
       return { count: validator.count, model: validator.runModel };
     } catch (error) {
-      // The splitter stopped reading the line at the limit; its number counts blank lines too, as an editor does.
+      // The splitter stopped reading the line at the limit.
       if (error instanceof LineTooLongError) throw requestLineTooLarge(`line ${error.line}`, error.maxLineBytes);
       throw error;
     } finally {

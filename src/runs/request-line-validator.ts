@@ -18,14 +18,20 @@ export type RequestLine = z.infer<typeof requestLineSchema>;
  * is refused up front with the line named instead of failing hours later.
  */
 export class RequestLineValidator {
+  /** Each custom_id seen, with the place of the request that had it first. */
   private readonly customIds = new Map<string, number>();
   private model: string | null = null;
   count = 0;
 
-  constructor(private readonly endpoint: string) {}
+  /** `labelOf` names a request by its place, as the caller numbers them: `requests[4]` (from 0), `line 5` (from 1). */
+  constructor(
+    private readonly endpoint: string,
+    private readonly labelOf: (place: number) => string,
+  ) {}
 
-  /** Validates one line (already JSON-parsed); label names it in errors, e.g. `requests[4]` or `line 5`. */
-  check(value: unknown, label: string): RequestLine {
+  /** Validates one line (already JSON-parsed) found at `place`, which errors name through `labelOf`. */
+  check(value: unknown, place: number): RequestLine {
+    const label = this.labelOf(place);
     const parsed = requestLineSchema.safeParse(value);
     if (!parsed.success) throw badRequest('invalid_request_line', formatZodError(parsed.error, label));
     const line = parsed.data;
@@ -34,9 +40,9 @@ export class RequestLineValidator {
     }
     const earlier = this.customIds.get(line.custom_id);
     if (earlier !== undefined) {
-      throw badRequest('duplicate_custom_id', `${label}.custom_id "${line.custom_id}" repeats request ${earlier + 1}; custom_id must be unique within a run`);
+      throw badRequest('duplicate_custom_id', `${label}.custom_id "${line.custom_id}" repeats ${this.labelOf(earlier)}'s; custom_id must be unique within a run`);
     }
-    this.customIds.set(line.custom_id, this.count);
+    this.customIds.set(line.custom_id, place);
     if (this.model === null) this.model = line.body.model;
     else if (line.body.model !== this.model) {
       throw badRequest('multiple_models', `${label}.body.model is "${line.body.model}" but earlier requests use "${this.model}"; a run's requests must use one model`);

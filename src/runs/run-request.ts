@@ -50,6 +50,11 @@ export function parseRunBody(body: unknown): ParsedRunBody {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw badRequest('invalid_request', 'the body must be a JSON object: { template, items }, { pipeline, items } or { endpoint, requests }');
   }
+  // Each form has one field that names it; a body with two would have the other silently ignored.
+  const named = ['template', 'pipeline', 'endpoint'].filter((field) => field in body);
+  if (named.length > 1) {
+    throw badRequest('invalid_request', `the body names ${named.map((field) => `"${field}"`).join(' and ')}; a run is one of { template, items }, { pipeline, items } or { endpoint, requests }, not a mix`);
+  }
   if ('requests' in body || 'endpoint' in body) return parseRequestsRun(body);
   if ('pipeline' in body) {
     const parsed = parse(pipelineRunBodySchema, body);
@@ -66,8 +71,8 @@ export function parseRunBody(body: unknown): ParsedRunBody {
 function parseRequestsRun(body: object): ParsedRunBody {
   // Validate the envelope first, then each line with the same rules as the NDJSON form.
   const envelope = parse(z.strictObject({ metadata: runMetadataSchema, endpoint: requestsRunBodySchema.shape.endpoint, requests: z.array(z.unknown()).min(1, 'must hold at least one request').max(MAX_ITEMS_PER_BODY) }), body);
-  const validator = new RequestLineValidator(envelope.endpoint);
-  const requests = envelope.requests.map((request, index) => validator.check(request, `requests[${index}]`));
+  const validator = new RequestLineValidator(envelope.endpoint, (index) => `requests[${index}]`);
+  const requests = envelope.requests.map((request, index) => validator.check(request, index));
   return { kind: 'requests', endpoint: envelope.endpoint, model: validator.runModel, requests, metadata: envelope.metadata ?? null };
 }
 

@@ -38,6 +38,20 @@ describe('bad input to POST /v1/runs is refused whole', () => {
     );
     await expectError(await t.request('POST', '/v1/runs', { pipeline: 'nope', items: [{ id: 1 }] }), 404, 'not_found', /pipeline nope/);
     await expectError(await t.request('POST', '/v1/runs', 'plain', { 'content-type': 'text/plain' }), 415, 'unsupported_media_type');
+    // What curl -d sends unless told otherwise: the answer says how to send JSON instead.
+    await expectError(
+      await t.request('POST', '/v1/runs', 'items=1', { 'content-type': 'application/x-www-form-urlencoded' }),
+      415,
+      'unsupported_media_type',
+      /send application\/json.*curl -d sends a form: add -H 'content-type: application\/json'/,
+    );
+    await expectError(await t.request('PUT', '/v1/pipelines/p', 'a=1', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported_media_type', /send application\/json/);
+    await expectError(
+      await t.request('POST', '/v1/runs', { template: { type: 'summarize' }, endpoint: '/v1/chat/completions', items: [{ id: 'a', text: 'x' }] }),
+      400,
+      'invalid_request',
+      /names "template" and "endpoint"/,
+    );
   });
 
   it('refuses a bad NDJSON line by number and keeps nothing of the stream', async () => {
@@ -45,7 +59,7 @@ describe('bad input to POST /v1/runs is refused whole', () => {
     await expectError(await t.request('POST', '/v1/runs', line('a'), ndjson), 400, 'invalid_request', /\?endpoint= is required/);
     await expectError(await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', [line('a'), '{not json', line('c')].join('\n'), ndjson), 400, 'invalid_json_line', /line 2/);
     await expectError(await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', [line('a'), line('b', { url: '/v1/embeddings' })].join('\n'), ndjson), 400, 'endpoint_mismatch', /line 2.url/);
-    await expectError(await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', [line('a'), line('b'), line('a')].join('\n'), ndjson), 400, 'duplicate_custom_id', /line 3/);
+    await expectError(await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', [line('a'), '', line('b'), line('a')].join('\n'), ndjson), 400, 'duplicate_custom_id', /line 4.custom_id "a" repeats line 1's/);
     await expectError(
       await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', [line('a'), line('b', { body: { model: 'other', messages: [] } })].join('\n'), ndjson),
       400,

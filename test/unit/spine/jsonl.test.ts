@@ -30,6 +30,12 @@ describe('readLines / readLineBatches', () => {
     assert.deepEqual(await collect(['a\r\n\r\n  \t \nb\n\nc']), ['a', 'b', 'c']);
   });
 
+  test('with keepBlankLines, every line comes out, a blank one as "", so a reader can number lines as an editor does', async () => {
+    const lines: string[] = [];
+    for await (const line of readLines(Readable.from(['a\r\n\r\n  \t \nb', '\n\nc\n', '\n']), { keepBlankLines: true })) lines.push(line);
+    assert.deepEqual(lines, ['a', '', '', 'b', '', 'c', '']);
+  });
+
   test('a lone carriage return is whitespace inside a line, not a line break', async () => {
     assert.deepEqual(await collect(['{"a":1,\r"b":2}\n']), ['{"a":1,\r"b":2}']);
   });

@@ -31,6 +31,11 @@ describe('POST /v1/runs body validation', () => {
     rejects({ items: [{}] }, 'invalid_request', /"template" and "items"/);
   });
 
+  it('refuses a body that mixes two forms, naming both', () => {
+    rejects({ template: { type: 'summarize' }, endpoint: '/v1/chat/completions', items: [{ id: 'a', text: 'x' }] }, 'invalid_request', /names "template" and "endpoint".*not a mix/);
+    rejects({ pipeline: 'p', template: { type: 'summarize' }, items: [{ id: 'a', text: 'x' }] }, 'invalid_request', /names "template" and "pipeline"/);
+  });
+
   it('refuses unknown fields instead of dropping them', () => {
     rejects({ template: { type: 'summarize' }, items: [{ text: 'a' }], colour: 'red' }, 'invalid_request', /unknown field "colour"/);
     rejects({ template: { type: 'summarize', temperature: 1 }, items: [{ text: 'a' }] }, 'invalid_request', /template: unknown field "temperature"/);
@@ -47,7 +52,7 @@ describe('POST /v1/runs body validation', () => {
   });
 
   it('refuses duplicate custom_ids, a foreign url and a second model', () => {
-    rejects({ endpoint: '/v1/chat/completions', requests: [request('a'), request('b'), request('a')] }, 'duplicate_custom_id', /requests\[2\].custom_id "a" repeats request 1/);
+    rejects({ endpoint: '/v1/chat/completions', requests: [request('a'), request('b'), request('a')] }, 'duplicate_custom_id', /requests\[2\].custom_id "a" repeats requests\[0\]'s/);
     rejects({ endpoint: '/v1/chat/completions', requests: [request('a'), request('b', { url: '/v1/embeddings' })] }, 'endpoint_mismatch', /requests\[1\].url is "\/v1\/embeddings"/);
     rejects(
       { endpoint: '/v1/chat/completions', requests: [request('a'), request('b', { body: { model: 'gpt-4o', messages: [] } })] },
