@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { badRequest, type ApiError } from '../lib/api-error.js';
 import { assertJsonDepth } from '../lib/json-depth.js';
 
 /**
@@ -19,6 +20,24 @@ export function useDepthLimitedJsonParser(app: FastifyInstance): void {
       done(error as Error, undefined);
       return;
     }
-    parseJson(request, text, done);
+    parseJson(request, text, (error, value) => {
+      if (error === null) done(null, value);
+      else done((error as { code?: string }).code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? (explainJsonFailure(text) ?? error) : error, undefined);
+    });
   });
+}
+
+/**
+ * Why Fastify's parser refused the text, which its own error does not say:
+ * the position of a syntax error, or a `__proto__` / `constructor.prototype`
+ * key that its prototype-poisoning guard refuses in text that is valid JSON.
+ * Runs only on the failure path.
+ */
+function explainJsonFailure(text: string): ApiError | null {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    return error instanceof SyntaxError ? badRequest('invalid_json', `the body is not valid JSON: ${error.message}`) : null;
+  }
+  return badRequest('forbidden_key', 'the body has a "__proto__" key or a "constructor" holding a "prototype", which this API refuses (they could alter the objects built from it)');
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../deps.js';
 import { ApiError } from '../lib/api-error.js';
+import { assertJsonDepth } from '../lib/json-depth.js';
 import type { WebhookOutcome } from '../metrics/service-metrics.js';
 import { jobIds } from '../queues/job-ids.js';
 import { errorResponses } from './error-schema.js';
@@ -93,6 +94,7 @@ export function webhookRoutes(deps: Deps): FastifyPluginAsyncZod {
 }
 
 function parseEvent(raw: string): z.infer<typeof eventSchema> {
+  assertJsonDepth(raw, 'the signed body');
   let json: unknown;
   try {
     json = JSON.parse(raw);

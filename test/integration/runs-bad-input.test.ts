@@ -27,7 +27,8 @@ describe('bad input to POST /v1/runs is refused whole', () => {
   };
 
   it('answers 4xx with { error: { code, message } } for each bad JSON body', async () => {
-    await expectError(await t.request('POST', '/v1/runs', '{"template": '), 400, 'invalid_json');
+    await expectError(await t.request('POST', '/v1/runs', '{"template": '), 400, 'invalid_json', /not valid JSON: .*(end of JSON|position)/i);
+    await expectError(await t.request('POST', '/v1/runs', '{"template":{"type":"summarize"},"items":[{"id":"a","text":"x","__proto__":{"admin":true}}]}'), 400, 'forbidden_key', /"__proto__"/);
     await expectError(await t.request('POST', '/v1/runs', { template: { type: 'summarize' }, items: [] }), 400, 'invalid_request', /items: must hold at least one item/);
     await expectError(await t.request('POST', '/v1/runs', { template: { type: 'telepathy' }, items: [{}] }), 400, 'invalid_request', /template.type/);
     await expectError(await t.request('POST', '/v1/runs', { template: { type: 'summarize' }, items: [{ text: 'a' }], extra: 1 }), 400, 'invalid_request', /unknown field "extra"/);
