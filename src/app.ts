@@ -15,6 +15,7 @@ import { useDepthLimitedJsonParser } from './routes/json-body-parser.js';
 import { pipelinesRoutes } from './routes/pipelines-routes.js';
 import { refuseRepeatedQueryParameters } from './routes/repeated-query.js';
 import { runsRoutes } from './routes/runs-routes.js';
+import { packageVersion } from './package-version.js';
 
 /**
  * Builds the HTTP API over the given clients without listening, so tests
@@ -35,7 +36,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'batchline', description: 'Recurring LLM batch pipelines on the OpenAI Batch API', version: '0.1.0' },
+      info: { title: 'batchline', description: 'Recurring LLM batch pipelines on the OpenAI Batch API', version: packageVersion() },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },

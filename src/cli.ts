@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config.js';
+import { packageVersion } from './package-version.js';
 import { RedisRequirementError } from './queues/redis-requirements.js';
 import { startService, type Role } from './server.js';
 
@@ -72,13 +72,6 @@ function refuse(reason: string): number {
 function printUsage(): number {
   process.stdout.write(`${USAGE}\n`);
   return 0;
-}
-
-/** The installed package's version: package.json sits one folder above both src/ and dist/. */
-function packageVersion(): string {
-  const manifest: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-  const version = typeof manifest === 'object' && manifest !== null && 'version' in manifest ? manifest.version : undefined;
-  return typeof version === 'string' ? version : 'unknown';
 }
 
 async function serve(role: Role): Promise<number> {

@@ -46,7 +46,7 @@ export function pipelinesRoutes(deps: Deps): FastifyPluginAsyncZod {
           tags: ['pipelines'],
           params: pipelineIdParamsSchema,
           body: pipelinePutBodySchema,
-          response: { 200: pipelineViewSchema, 201: pipelineViewSchema, ...errorResponses },
+          response: { 200: pipelineViewSchema, 201: pipelineViewSchema, ...errorResponses(413, 415) },
         },
       },
       async (request, reply) => {
@@ -58,7 +58,7 @@ export function pipelinesRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     app.get(
       '/v1/pipelines',
-      { schema: { summary: 'List pipelines by id', tags: ['pipelines'], response: { 200: pipelineListSchema, ...errorResponses } } },
+      { schema: { summary: 'List pipelines by id', tags: ['pipelines'], response: { 200: pipelineListSchema, ...errorResponses() } } },
       async () => {
         assertRedisReady(deps);
         return { object: 'list' as const, data: await registry.list() };
@@ -67,7 +67,7 @@ export function pipelinesRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     app.get(
       '/v1/pipelines/:id',
-      { validatorCompiler: validatedByRegistry, schema: { summary: 'One pipeline, with its next scheduled run and how its last collection ended', tags: ['pipelines'], params: pipelineIdParamsSchema, response: { 200: pipelineViewSchema, ...errorResponses } } },
+      { validatorCompiler: validatedByRegistry, schema: { summary: 'One pipeline, with its next scheduled run and how its last collection ended', tags: ['pipelines'], params: pipelineIdParamsSchema, response: { 200: pipelineViewSchema, ...errorResponses(404) } } },
       async (request) => {
         assertRedisReady(deps);
         return registry.get(request.params.id);
@@ -76,7 +76,7 @@ export function pipelinesRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     app.delete(
       '/v1/pipelines/:id',
-      { validatorCompiler: validatedByRegistry, schema: { summary: 'Delete a pipeline and its schedule (runs already started go on)', tags: ['pipelines'], params: pipelineIdParamsSchema, response: { 204: z.null().describe('Deleted'), ...errorResponses } } },
+      { validatorCompiler: validatedByRegistry, schema: { summary: 'Delete a pipeline and its schedule (runs already started go on)', tags: ['pipelines'], params: pipelineIdParamsSchema, response: { 204: z.null().describe('Deleted'), ...errorResponses(404) } } },
       async (request, reply) => {
         assertRedisReady(deps);
         await registry.delete(request.params.id);
@@ -86,7 +86,7 @@ export function pipelinesRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     app.post(
       '/v1/pipelines/:id/trigger',
-      { validatorCompiler: validatedByRegistry, schema: { summary: 'Collect now, outside the schedule', tags: ['pipelines'], params: pipelineIdParamsSchema, response: { 202: pipelineTriggerSchema, ...errorResponses } } },
+      { validatorCompiler: validatedByRegistry, schema: { summary: 'Collect now, outside the schedule', tags: ['pipelines'], params: pipelineIdParamsSchema, response: { 202: pipelineTriggerSchema, ...errorResponses(404, 409) } } },
       async (request, reply) => {
         assertRedisReady(deps);
         return reply.code(202).send(await registry.trigger(request.params.id));

@@ -45,7 +45,7 @@ export function runsRoutes(deps: Deps): FastifyPluginAsyncZod {
           tags: ['runs'],
           querystring: ndjsonRunQuerySchema,
           body: runBodySchema,
-          response: { 202: runViewSchema, ...errorResponses },
+          response: { 202: runViewSchema, ...errorResponses(404, 413, 415) },
         },
       },
       async (request, reply) => {
@@ -67,7 +67,7 @@ export function runsRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     app.get(
       '/v1/runs',
-      { schema: { summary: 'List runs, newest first', tags: ['runs'], querystring: listRunsQuerySchema, response: { 200: z.object({ object: z.literal('list'), data: z.array(runViewSchema), has_more: z.boolean(), next_before: z.string().nullable() }), ...errorResponses } } },
+      { schema: { summary: 'List runs, newest first', tags: ['runs'], querystring: listRunsQuerySchema, response: { 200: z.object({ object: z.literal('list'), data: z.array(runViewSchema), has_more: z.boolean(), next_before: z.string().nullable() }), ...errorResponses() } } },
       async (request) => {
         const { pipeline, status, limit, before } = request.query;
         return { object: 'list' as const, ...(await listRunViews(deps, { pipelineId: pipeline, status, limit, before })) };
@@ -76,13 +76,13 @@ export function runsRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     app.get(
       '/v1/runs/:id',
-      { schema: { summary: 'One run', tags: ['runs'], params: runIdParamsSchema, response: { 200: runViewSchema, ...errorResponses } } },
+      { schema: { summary: 'One run', tags: ['runs'], params: runIdParamsSchema, response: { 200: runViewSchema, ...errorResponses(404) } } },
       async (request) => getRunView(deps, request.params.id),
     );
 
     app.get(
       '/v1/runs/:id/results',
-      { schema: { summary: 'The run\'s joined results as NDJSON, one line per request', tags: ['runs'], params: runIdParamsSchema, produces: [NDJSON, 'application/json'], response: { ...errorResponses } } },
+      { schema: { summary: 'The run\'s joined results as NDJSON, one line per request', tags: ['runs'], params: runIdParamsSchema, produces: [NDJSON, 'application/json'], response: { 200: z.string().describe(`${NDJSON}: one result line per request of the run`), ...errorResponses(404, 409) } } },
       async (request, reply) => {
         const view = await getRunView(deps, request.params.id);
         if (!FINAL_RUN_STATUSES.includes(view.status as RunStatus) || view.results_url === null) {
@@ -96,7 +96,7 @@ export function runsRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     app.post(
       '/v1/runs/:id/cancel',
-      { schema: { summary: 'Cancel the run\'s batches that are not terminal', tags: ['runs'], params: runIdParamsSchema, response: { 202: runViewSchema, ...errorResponses } } },
+      { schema: { summary: 'Cancel the run\'s batches that are not terminal', tags: ['runs'], params: runIdParamsSchema, response: { 202: runViewSchema, ...errorResponses(404, 409) } } },
       async (request, reply) => {
         await cancelRun(deps, request.params.id);
         return reply.code(202).send(await getRunView(deps, request.params.id));

@@ -5,7 +5,7 @@ import { ApiError } from '../lib/api-error.js';
 import { assertJsonDepth } from '../lib/json-depth.js';
 import type { WebhookOutcome } from '../metrics/service-metrics.js';
 import { jobIds } from '../queues/job-ids.js';
-import { errorResponses } from './error-schema.js';
+import { errorResponseSchema } from './error-schema.js';
 
 /** OpenAI's webhook events are a few hundred bytes; anything near this is not one of them. */
 const WEBHOOK_BODY_LIMIT = 64 * 1024;
@@ -62,7 +62,8 @@ export function webhookRoutes(deps: Deps): FastifyPluginAsyncZod {
           security: [],
           headers: z.object({ 'webhook-id': z.string(), 'webhook-timestamp': z.string(), 'webhook-signature': z.string() }),
           body: eventSchema,
-          response: { 200: acknowledgementSchema, ...errorResponses },
+          // Not behind the API's token or rate limit: its own errors only.
+          response: { 200: acknowledgementSchema, 400: errorResponseSchema, 401: errorResponseSchema, 404: errorResponseSchema, 413: errorResponseSchema, 415: errorResponseSchema, 503: errorResponseSchema },
         },
       },
       async (request) => {

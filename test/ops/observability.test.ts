@@ -198,6 +198,13 @@ describe('observability: /metrics, /readyz, /docs and the logs', () => {
         assert.ok(schema.includes('"error"') && schema.includes('"code"') && schema.includes('"message"'), `${method.toUpperCase()} ${route} lacks the error shape: ${schema}`);
       }
     }
+    // Each operation lists the errors it can answer, not every error of the API.
+    const statuses = (route: string, method: string): string[] => Object.keys(doc.paths[route]?.[method]?.responses ?? {}).sort();
+    assert.deepEqual(statuses('/v1/runs', 'get'), ['200', '400', '401', '429', '503']);
+    assert.deepEqual(statuses('/v1/runs/{id}', 'get'), ['200', '400', '401', '404', '429', '503']);
+    assert.deepEqual(statuses('/v1/runs/{id}/results', 'get'), ['200', '400', '401', '404', '409', '429', '503']);
+    assert.deepEqual(statuses('/v1/runs', 'post'), ['202', '400', '401', '404', '413', '415', '429', '503']);
+    assert.deepEqual(statuses('/v1/webhooks/openai', 'post'), ['200', '400', '401', '404', '413', '415', '503']);
     // What needs no token says so: the probes, the scrape and the signed webhook.
     const security = (route: string, method: string): unknown => (doc.paths[route]?.[method] as { security?: unknown } | undefined)?.security;
     for (const [method, route] of [['get', '/healthz'], ['get', '/readyz'], ['get', '/metrics'], ['post', '/v1/webhooks/openai']] as const) {
