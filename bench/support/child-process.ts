@@ -1,6 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { rmSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -34,6 +35,8 @@ function compiledRoot(): Promise<string> {
     const out = join(ROOT, '.scratch', `bench-build-${process.pid}`);
     process.once('exit', () => rmSync(out, { recursive: true, force: true }));
     await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.bench.json'), '--outDir', out], { cwd: ROOT });
+    // Beside the compiled src/, as in the image: the service reads its version from it.
+    await copyFile(join(ROOT, 'package.json'), join(out, 'package.json'));
     return out;
   })();
   return compiling;

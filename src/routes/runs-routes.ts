@@ -147,7 +147,7 @@ async function acceptNdjsonRun(deps: Deps, stream: Readable, endpoint: string | 
       for await (const raw of readLines(stream, { maxLineBytes, keepBlankLines: true })) {
         lineNumber += 1;
         if (raw === '') continue;
-        assertJsonDepth(raw, `line ${lineNumber}`);
+        assertJsonDepth(raw, () => `line ${lineNumber}`);
         let value: unknown;
         try {
           value = JSON.parse(raw);

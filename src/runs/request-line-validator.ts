@@ -29,23 +29,22 @@ export class RequestLineValidator {
     private readonly labelOf: (place: number) => string,
   ) {}
 
-  /** Validates one line (already JSON-parsed) found at `place`, which errors name through `labelOf`. */
+  /** Validates one line (already JSON-parsed) found at `place`, which errors name through `labelOf` (only then: a large upload has hundreds of thousands of lines). */
   check(value: unknown, place: number): RequestLine {
-    const label = this.labelOf(place);
     const parsed = requestLineSchema.safeParse(value);
-    if (!parsed.success) throw badRequest('invalid_request_line', formatZodError(parsed.error, label));
+    if (!parsed.success) throw badRequest('invalid_request_line', formatZodError(parsed.error, this.labelOf(place)));
     const line = parsed.data;
     if (line.url !== this.endpoint) {
-      throw badRequest('endpoint_mismatch', `${label}.url is "${line.url}" but the run's endpoint is "${this.endpoint}"`);
+      throw badRequest('endpoint_mismatch', `${this.labelOf(place)}.url is "${line.url}" but the run's endpoint is "${this.endpoint}"`);
     }
     const earlier = this.customIds.get(line.custom_id);
     if (earlier !== undefined) {
-      throw badRequest('duplicate_custom_id', `${label}.custom_id "${line.custom_id}" repeats ${this.labelOf(earlier)}'s; custom_id must be unique within a run`);
+      throw badRequest('duplicate_custom_id', `${this.labelOf(place)}.custom_id "${line.custom_id}" repeats ${this.labelOf(earlier)}'s; custom_id must be unique within a run`);
     }
     this.customIds.set(line.custom_id, place);
     if (this.model === null) this.model = line.body.model;
     else if (line.body.model !== this.model) {
-      throw badRequest('multiple_models', `${label}.body.model is "${line.body.model}" but earlier requests use "${this.model}"; a run's requests must use one model`);
+      throw badRequest('multiple_models', `${this.labelOf(place)}.body.model is "${line.body.model}" but earlier requests use "${this.model}"; a run's requests must use one model`);
     }
     this.count += 1;
     return line;

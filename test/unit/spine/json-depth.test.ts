@@ -16,6 +16,13 @@ describe('JSON nesting depth', () => {
     assert.equal(nestsDeeperThan(`{"q":"\\\\",${'['.repeat(3)}`, 3), true);
   });
 
+  test('many brackets side by side are shallow; few brackets can still be too deep for a small limit', () => {
+    const wide = `[${Array.from({ length: 5_000 }, () => '{"a":[1]}').join(',')}]`;
+    assert.equal(nestsDeeperThan(wide, 3), false);
+    assert.equal(nestsDeeperThan(wide, 2), true);
+    assert.equal(nestsDeeperThan('[[[]]]', 2), true);
+  });
+
   test('a body of 100,000 brackets is measured without recursion and refused with a 400 naming the limit', () => {
     const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
     assert.throws(
