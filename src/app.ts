@@ -14,6 +14,7 @@ import { healthRoutes } from './routes/health-routes.js';
 import { useDepthLimitedJsonParser } from './routes/json-body-parser.js';
 import { pipelinesRoutes } from './routes/pipelines-routes.js';
 import { refuseRepeatedQueryParameters } from './routes/repeated-query.js';
+import { RouteMethods } from './routes/route-methods.js';
 import { runsRoutes } from './routes/runs-routes.js';
 import { packageVersion } from './package-version.js';
 
@@ -30,7 +31,19 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }));
+  const routeMethods = new RouteMethods();
+  app.addHook('onRoute', (route) => routeMethods.add(route.url, route.method));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = routeMethods.allowedAt(path);
+    if (allowed.length > 0) {
+      return reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .send({ error: { code: 'method_not_allowed', message: `${request.method} is not allowed on ${path}; it takes ${allowed.join(', ')}` } });
+    }
+    return reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${path}` } });
+  });
   useDepthLimitedJsonParser(app);
   app.addHook('onRequest', ignoreContentTypeOfEmptyBody);
 

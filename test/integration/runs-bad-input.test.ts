@@ -55,6 +55,19 @@ describe('bad input to POST /v1/runs is refused whole', () => {
     );
   });
 
+  it('answers 405 with Allow for a known path and another method, 404 for an unknown path', async () => {
+    assert.ok(t.service.app !== null);
+    const deleteRuns = await t.service.app.inject({ method: 'DELETE', url: '/v1/runs?limit=1' });
+    assert.equal(deleteRuns.statusCode, 405, deleteRuns.body);
+    assert.equal(deleteRuns.headers['allow'], 'GET, HEAD, POST');
+    assert.equal((JSON.parse(deleteRuns.body) as { error: { code: string } }).error.code, 'method_not_allowed');
+    const getCancel = await t.service.app.inject({ method: 'GET', url: '/v1/runs/run_abc/cancel' });
+    assert.equal(getCancel.statusCode, 405);
+    assert.equal(getCancel.headers['allow'], 'POST');
+    await expectError(await t.request('GET', '/v1/nothing-here'), 404, 'not_found', /no route GET \/v1\/nothing-here/);
+    await expectError(await t.request('GET', '/v1/runs/run_abc/cancel/more'), 404, 'not_found');
+  });
+
   it('refuses a bad NDJSON line by number and keeps nothing of the stream', async () => {
     const ndjson = { 'content-type': 'application/x-ndjson' };
     await expectError(await t.request('POST', '/v1/runs', line('a'), ndjson), 400, 'invalid_request', /\?endpoint= is required/);
