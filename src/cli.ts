@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config.js';
 import { packageVersion } from './package-version.js';
+import { shutdownOnSignals } from './shutdown-signals.js';
 import { RedisRequirementError } from './queues/redis-requirements.js';
 import { startService, type Role } from './server.js';
 
@@ -86,27 +87,7 @@ async function serve(role: Role): Promise<number> {
     throw error;
   }
   const running = service;
-  // SIGTERM (docker stop) and SIGINT (Ctrl-C) shut down gracefully; a second signal forces the exit.
-  const code = await new Promise<number>((resolve) => {
-    let signalled = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (signalled) process.exit(130);
-      signalled = true;
-      running.deps.logger.info({ signal }, 'shutting down');
-      void running.stop().then(
-        () => {
-          running.deps.logger.info('stopped');
-          resolve(0);
-        },
-        (error: unknown) => {
-          running.deps.logger.error({ err: String(error) }, 'shutdown failed');
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  const code = await shutdownOnSignals(() => running.stop(), running.deps.logger);
   // A job handed back at shutdown may still hold the event loop (an upload cut short); its outcome no longer counts.
   setTimeout(() => process.exit(code), 1000).unref();
   return code;

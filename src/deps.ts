@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { tmpdir } from 'node:os';
@@ -75,6 +76,8 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   const ownsWorkDir = overrides.workDir === undefined;
   const workDir = overrides.workDir ?? path.join(tmpdir(), `batchline-work-${process.pid}`);
   await mkdir(workDir, { recursive: true });
+  // Also on a forced exit (a second Ctrl-C), which skips close().
+  if (ownsWorkDir) process.once('exit', () => rmSync(workDir, { recursive: true, force: true }));
   const outputJoinThreads = createOutputJoinThreads(tuning.joinThreads, logger);
   return {
     config,
