@@ -128,7 +128,7 @@ async function main(): Promise<void> {
   const s3 = withS3 ? await startS3Server() : null;
   const env: Record<string, string> = {
     REDIS_URL: redis.url, OPENAI_BASE_URL: emulator.baseURL, OPENAI_API_KEY: 'sk-emulator', STORAGE_URL: `file://${workDir}/data`, BATCHLINE_PREFIX: 'bench',
-    BATCHLINE_ALLOW_EPHEMERAL_REDIS: '1', LOG_LEVEL: 'warn', BATCHLINE_POLL_INITIAL_MS: '600000',
+    BATCHLINE_ALLOW_EPHEMERAL_REDIS: '1', LOG_LEVEL: 'warn', BATCHLINE_POLL_INITIAL_MS: '600000', BATCHLINE_POLL_MAX_MS: '600000',
     ...(s3 === null ? {} : { AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey }),
   };
   const deps = await createDeps(loadConfig(env), createLogger('warn', { pretty: false }), { workDir: join(workDir, 'work') });

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { concurrencySetting, queuesSetting } from './queues/worker-queue-settings.js';
+import { defaultTuning } from './tuning.js';
 
 /**
  * The one reader of process.env. Every variable of PRODUCT.md is validated
@@ -136,12 +137,17 @@ const envSchema = z.object({
     .default('false')
     .transform((value) => value === '1' || value === 'true'),
 }).superRefine((env, context) => {
-  // Checks back off from the first interval up to the maximum; a first interval above the maximum set beside it is a typo.
-  // Only when both are set: each alone may sit on either side of the other's default.
-  const initial = env.BATCHLINE_POLL_INITIAL_MS;
-  const max = env.BATCHLINE_POLL_MAX_MS;
-  if (initial !== undefined && max !== undefined && initial > max) {
-    context.addIssue({ code: 'custom', path: ['BATCHLINE_POLL_INITIAL_MS'], message: `must not exceed BATCHLINE_POLL_MAX_MS (${max})` });
+  // Checks back off from the first interval up to the maximum: a first interval above the maximum, set or by default, is a typo.
+  const initial = env.BATCHLINE_POLL_INITIAL_MS ?? defaultTuning.pollInitialMs;
+  const max = env.BATCHLINE_POLL_MAX_MS ?? defaultTuning.pollMaxMs;
+  if (initial > max) {
+    const which = env.BATCHLINE_POLL_INITIAL_MS === undefined ? 'BATCHLINE_POLL_MAX_MS' : 'BATCHLINE_POLL_INITIAL_MS';
+    const described = (value: number, set: boolean) => `${value}${set ? '' : ' by default'}`;
+    context.addIssue({
+      code: 'custom',
+      path: [which],
+      message: `the first status check (BATCHLINE_POLL_INITIAL_MS ${described(initial, env.BATCHLINE_POLL_INITIAL_MS !== undefined)}) must not come later than the longest interval between checks (BATCHLINE_POLL_MAX_MS ${described(max, env.BATCHLINE_POLL_MAX_MS !== undefined)})`,
+    });
   }
 });
 
