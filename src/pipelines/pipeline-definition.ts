@@ -39,19 +39,28 @@ const outputSchema = z.strictObject({
   }),
 });
 
-const notifySchema = z.strictObject({
-  slack_webhook_url: httpUrl('a Slack incoming webhook').refine((url) => !isMaskedWebhookUrl(url), {
-    // Storing a mask would send every later notification to a bogus address.
-    message: 'is masked, as GET shows it, not a webhook URL: give the full URL (a PUT keeps the stored URL only when sent back its unchanged mask)',
-  }),
-});
-
 /** An optional part: absent, or null as GET shows an absent part; either way the definition holds no such part. */
 const absentOrNull = <T extends z.ZodType>(schema: T) =>
   schema
     .nullish()
     .transform((value) => value ?? undefined)
     .optional();
+
+const webhookUrl = httpUrl('a Slack incoming webhook').refine((url) => !isMaskedWebhookUrl(url), {
+  // Storing a mask would send every later notification to a bogus address.
+  message: 'is masked, as GET shows it, not a webhook URL: give the full URL (a PUT keeps the stored URL only when sent back its unchanged mask)',
+});
+
+/**
+ * `{ slack_webhook_url }`, or null. The URL is notify's only field, so
+ * nulling it in a GET body (the natural edit) removes the webhook exactly as
+ * `notify: null` does; an empty `{}` is still refused as missing the URL.
+ */
+const notifySchema = absentOrNull(
+  z
+    .strictObject({ slack_webhook_url: webhookUrl.nullable() })
+    .transform((notify) => (notify.slack_webhook_url === null ? undefined : { slack_webhook_url: notify.slack_webhook_url })),
+);
 
 /**
  * The fields every collected item has, so a placeholder template can be
@@ -88,9 +97,16 @@ const definitionFields = {
   source: absentOrNull(sourceDefinitionSchema),
   template: templateDefinitionSchema,
   output: absentOrNull(outputSchema),
-  notify: absentOrNull(notifySchema),
-  /** false keeps the definition but removes its schedule; a manual trigger still collects. */
-  enabled: z.boolean().default(true),
+  notify: notifySchema,
+  /**
+   * false keeps the definition but removes its schedule; a manual trigger
+   * still collects. null is the default, as for every other optional part
+   * (and what YAML reads from a bare `enabled:`).
+   */
+  enabled: z
+    .boolean()
+    .nullish()
+    .transform((enabled) => enabled ?? true),
 };
 
 /**
@@ -99,10 +115,11 @@ const definitionFields = {
  * them (the id is its key, the rest the server's).
  */
 const readOnlyFields = {
-  id: z.string().optional().describe('read-only: ignored, but must be the id in the path when given'),
-  origin: z.enum(['api', 'file']).optional().describe('read-only: ignored'),
-  created_at: z.string().optional().describe('read-only: ignored'),
-  updated_at: z.string().optional().describe('read-only: ignored'),
+  // null is ignored like any other value (a GET body edited by blanking fields); an id of null names no other pipeline.
+  id: z.string().nullish().describe('read-only: ignored, but must be the id in the path when given as a string'),
+  origin: z.enum(['api', 'file']).nullish().describe('read-only: ignored'),
+  created_at: z.string().nullish().describe('read-only: ignored'),
+  updated_at: z.string().nullish().describe('read-only: ignored'),
   next_run_at: z.string().nullable().optional().describe('read-only: ignored'),
   last_collection: lastCollectionSchema.nullable().optional().describe('read-only: ignored'),
 };

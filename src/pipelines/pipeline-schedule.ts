@@ -25,8 +25,30 @@ export function isTimeZone(tz: string): boolean {
   }
 }
 
-/** Why a cron expression is refused (cron-parser's own words), or null when BullMQ will accept it. */
+/**
+ * The @-macros cron-parser expands (its PredefinedExpressions, matched
+ * exactly, case and all): the only one-word expressions taken.
+ */
+export const CRON_MACROS: readonly string[] = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@hourly', '@minutely', '@secondly', '@weekdays', '@weekends'];
+
+/**
+ * Why the expression has the wrong number of fields, or null. cron-parser
+ * fills missing leading fields with defaults, so "* * *" would quietly mean
+ * every minute and "5" every Friday: anything but five fields, six with
+ * seconds first, or a macro is refused before it is parsed.
+ */
+export function cronFieldCountProblem(cron: string): string | null {
+  const text = cron.trim();
+  if (CRON_MACROS.includes(text)) return null;
+  const count = text === '' ? 0 : text.split(/\s+/).length;
+  if (count === 5 || count === 6) return null;
+  return `has ${count} field${count === 1 ? '' : 's'}; expected 5 (minute hour day-of-month month day-of-week), 6 with seconds first, or one of ${CRON_MACROS.join(', ')}`;
+}
+
+/** Why a cron expression is refused (its field count, else cron-parser's own words), or null when BullMQ will accept it. */
 export function cronProblem(cron: string, tz: string | undefined): string | null {
+  const fieldCount = cronFieldCountProblem(cron);
+  if (fieldCount !== null) return fieldCount;
   try {
     // The same parser BullMQ computes the next run with, so what passes here schedules there.
     CronExpressionParser.parse(cron, tz === undefined ? {} : { tz });
@@ -37,7 +59,7 @@ export function cronProblem(cron: string, tz: string | undefined): string | null
 }
 
 /**
- * A pipeline's schedule: `{ cron, tz? }` (5 fields, or 6 with seconds;
+ * A pipeline's schedule: `{ cron, tz? }` (5 fields, or 6 with seconds, or an @-macro;
  * `tz` an IANA zone, UTC when absent) or `{ every }` (a duration such as
  * "6h"). One flat strict object checked as a whole, so every message names
  * the exact field (`schedule.cron`, `schedule.tz`, `schedule.every`).

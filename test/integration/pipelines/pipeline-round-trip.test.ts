@@ -134,6 +134,39 @@ describe('a pipeline read with GET and sent back with PUT', () => {
     assert.match((badType.body as ErrorBody).error.message, /^origin: /);
   });
 
+  it('null is the default for enabled, ignored for a read-only field, and a null webhook URL removes the webhook', async () => {
+    const slackUrl = 'https://hooks.slack.com/services/T0/B0/SECRET3';
+    const defined = await t.request('PUT', '/v1/pipelines/nulled', { template: { type: 'summarize' }, notify: { slack_webhook_url: slackUrl }, enabled: false });
+    assert.equal(defined.status, 201, defined.text);
+    const view = await read('nulled');
+
+    // A GET body with the webhook URL nulled, as a user editing it would: the webhook goes, as with notify: null.
+    const nulled = await t.request('PUT', '/v1/pipelines/nulled', {
+      ...view,
+      notify: { slack_webhook_url: null },
+      enabled: null,
+      id: null,
+      origin: null,
+      created_at: null,
+      updated_at: null,
+    });
+    assert.equal(nulled.status, 200, nulled.text);
+    const after = nulled.body as PipelineView;
+    assert.equal(after.notify, null);
+    assert.equal(after.enabled, true, 'enabled: null is the default');
+    assert.equal(after.id, 'nulled');
+    assert.equal(after.origin, 'api');
+    assert.equal(after.created_at, view.created_at, 'the server keeps its own times');
+    const record = await stored('nulled');
+    assert.deepEqual(Object.keys(record.definition).sort(), ['enabled', 'template']);
+
+    // An empty notify still names no URL: refused rather than guessed at.
+    const empty = await t.request('PUT', '/v1/pipelines/nulled', { template: { type: 'summarize' }, notify: {} });
+    assert.equal(empty.status, 400, empty.text);
+    assert.match((empty.body as ErrorBody).error.message, /^notify\.slack_webhook_url: /);
+    assert.deepEqual(await stored('nulled'), record);
+  });
+
   it('null means absent for every part: a schedule with a null source still needs a source', async () => {
     const refused = await t.request('PUT', '/v1/pipelines/nightly', { schedule: { every: '1d' }, source: null, template: { type: 'summarize' } });
     assert.equal(refused.status, 400, refused.text);

@@ -96,6 +96,9 @@ describe('pipelines API', () => {
     const cases: Array<{ name: string; id?: string; body: unknown; field: RegExp }> = [
       { name: 'unknown source type', body: { ...good, source: { type: 'ftp', host: 'x' } }, field: /source\.type/ },
       { name: 'invalid cron', body: { ...good, schedule: { cron: '61 * * * *' } }, field: /schedule\.cron: invalid cron expression "61 \* \* \* \*"/ },
+      { name: 'cron of one field', body: { ...good, schedule: { cron: '5' } }, field: /^schedule\.cron: invalid cron expression "5": has 1 field; expected 5 / },
+      { name: 'cron of two fields', body: { ...good, schedule: { cron: '* *' } }, field: /^schedule\.cron: invalid cron expression "\* \*": has 2 fields; expected 5 / },
+      { name: 'cron of seven fields', body: { ...good, schedule: { cron: '0 0 0 * * * 2030' } }, field: /^schedule\.cron: invalid cron expression "0 0 0 \* \* \* 2030": has 7 fields; expected 5 / },
       { name: 'cron of words', body: { ...good, schedule: { cron: 'every day' } }, field: /schedule\.cron/ },
       { name: 'unknown time zone', body: { ...good, schedule: { cron: '0 * * * *', tz: 'Mars/Olympus' } }, field: /schedule\.tz/ },
       { name: 'every too short', body: { ...good, schedule: { every: '500ms' } }, field: /schedule\.every: must be at least 1s/ },
@@ -145,6 +148,12 @@ describe('pipelines API', () => {
         body: { schedule: { cron: '61 * * * *' }, template: { type: 'summarize' } },
         message: 'schedule.cron: invalid cron expression "61 * * * *": Constraint error, got value 61 expected range 0-59',
       },
+      {
+        name: 'a cron expression of three fields, which cron-parser would pad to every minute',
+        body: { schedule: { cron: '* * *' }, template: { type: 'summarize' } },
+        message:
+          'schedule.cron: invalid cron expression "* * *": has 3 fields; expected 5 (minute hour day-of-month month day-of-week), 6 with seconds first, or one of @yearly, @annually, @monthly, @weekly, @daily, @hourly, @minutely, @secondly, @weekdays, @weekends',
+      },
       { name: 'a bad duration', body: { schedule: { every: 'often' }, template: { type: 'summarize' } }, message: 'schedule.every: "often" is not a duration such as "6h", "30m", "15s" or "1h30m"' },
       { name: 'a misspelt template field', body: { schedule: { every: '1h' }, template: { type: 'summarize', modle: 'x' } }, message: 'template: unknown field "modle"' },
       { name: 'a schedule that really has no source', body: { schedule: { every: '1h' }, template: { type: 'summarize' } }, message: 'schedule: a schedule needs a "source" to collect from' },
@@ -154,6 +163,16 @@ describe('pipelines API', () => {
       assert.equal(response.status, 400, `${name}: ${response.text}`);
       assert.deepEqual(response.body, { error: { code: 'invalid_pipeline', message } }, name);
     }
+  });
+
+  it('a cron expression of five fields, six with seconds first, or a macro is scheduled as given', async () => {
+    const source = { type: 'local', path: '/srv/cron' };
+    for (const cron of ['0 3 * * *', '30 0 3 * * *', '@hourly']) {
+      const response = await t.request('PUT', '/v1/pipelines/cron-forms', { schedule: { cron }, source, template: { type: 'summarize' } });
+      assert.ok(response.status === 201 || response.status === 200, `${cron}: ${response.text}`);
+      assert.equal((await t.service.deps.queues.collect.getJobScheduler('pipeline-cron-forms'))?.pattern, cron);
+    }
+    assert.equal((await t.request('DELETE', '/v1/pipelines/cron-forms')).status, 204);
   });
 
   it('a bad pipeline id is invalid_pipeline_id on every pipeline route', async () => {
@@ -253,7 +272,7 @@ describe('pipelines API', () => {
     const get = doc.paths['/v1/pipelines/{id}']?.['get'] as { responses: Record<string, { content: Record<string, { schema: ObjectSchema }> }> };
     const body = put.requestBody.content['application/json']?.schema.properties ?? {};
     assert.deepEqual(Object.keys(body).sort(), Object.keys(get.responses['200']?.content['application/json']?.schema.properties ?? {}).sort());
-    for (const part of ['schedule', 'source', 'output', 'notify']) assert.equal(body[part]?.nullable, true, part);
+    for (const part of ['schedule', 'source', 'output', 'notify', 'enabled', 'id', 'origin', 'created_at', 'updated_at']) assert.equal(body[part]?.nullable, true, part);
   });
 
   it('DELETE removes the pipeline and its schedule', async () => {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cronProblem, isTimeZone, parseEvery, repeatOf, scheduleSchema } from '../../../src/pipelines/pipeline-schedule.js';
+import { CRON_MACROS, cronProblem, isTimeZone, parseEvery, repeatOf, scheduleSchema } from '../../../src/pipelines/pipeline-schedule.js';
 
 describe('pipeline schedules', () => {
   it('parses every-durations to milliseconds', () => {
@@ -22,6 +22,21 @@ describe('pipeline schedules', () => {
     assert.equal(isTimeZone('America/New_York'), true);
     assert.equal(isTimeZone('UTC'), true);
     assert.equal(isTimeZone('Mars/Olympus'), false);
+  });
+
+  it('takes five fields, six with seconds first, or a macro cron-parser expands, and nothing it would pad with defaults', () => {
+    const expected = 'expected 5 (minute hour day-of-month month day-of-week), 6 with seconds first, or one of @yearly';
+    // cron-parser pads missing leading fields: "* * *" would mean every minute, "5" every Friday.
+    for (const [cron, count] of [['* * *', 3], ['5', 1], ['* *', 2], ['0 0 1 *', 4], ['* * * * * * *', 7]] as const) {
+      const problem = cronProblem(cron, undefined) ?? '';
+      assert.ok(problem.startsWith(`has ${count} field${count === 1 ? '' : 's'}; ${expected}`), `${cron}: ${problem}`);
+    }
+    const schedule = scheduleSchema.safeParse({ cron: '* * *' });
+    assert.ok(!schedule.success && schedule.error.issues[0]?.message.startsWith(`invalid cron expression "* * *": has 3 fields; ${expected}`), 'the schema says it too');
+    // Every macro listed is one cron-parser itself expands (a one-word expression it did not would fail to parse).
+    for (const macro of CRON_MACROS) assert.equal(cronProblem(macro, 'Europe/Paris'), null, macro);
+    for (const notMacro of ['@reboot', '@DAILY', 'daily']) assert.match(cronProblem(notMacro, undefined) ?? '', /^has 1 field; /, notMacro);
+    assert.equal(cronProblem('0\t0  * * *', undefined), null, 'fields split on any whitespace, as cron-parser splits them');
   });
 
   it('turns a schedule into BullMQ repeat options', () => {

@@ -97,6 +97,52 @@ pipelines:
     });
   });
 
+  it('takes the API\'s nulls: enabled null is true, a null webhook URL is no webhook; read-only fields stay refused, null or not', async () => {
+    const nulls = await file('more-nulls.yaml', `
+pipelines:
+  articles:
+    template: { type: summarize }
+    enabled:
+    notify: { slack_webhook_url: null }
+`);
+    const articles = (await readPipelinesFile(nulls)).get('articles');
+    assert.deepEqual(JSON.parse(JSON.stringify(articles)), { template: articles?.template, enabled: true });
+
+    const readOnly = await file('read-only-nulls.yaml', `
+pipelines:
+  articles:
+    template: { type: summarize }
+    id: null
+    updated_at: null
+`);
+    await assert.rejects(readPipelinesFile(readOnly), /pipelines\.articles: unknown fields "id", "updated_at"/);
+  });
+
+  it('refuses a cron expression of any other number of fields than the API does', async () => {
+    const short = await file('short-cron.yaml', `
+pipelines:
+  every-minute:
+    schedule: { cron: "* * *" }
+    source: { type: local, path: /data/in }
+    template: { type: summarize }
+  friday:
+    schedule: { cron: "5" }
+    source: { type: local, path: /data/in }
+    template: { type: summarize }
+  daily:
+    schedule: { cron: "@daily" }
+    source: { type: local, path: /data/in }
+    template: { type: summarize }
+`);
+    await assert.rejects(readPipelinesFile(short), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /pipelines\.every-minute\.schedule\.cron: invalid cron expression "\* \* \*": has 3 fields; expected 5 /);
+      assert.match(error.message, /pipelines\.friday\.schedule\.cron: invalid cron expression "5": has 1 field; expected 5 /);
+      assert.doesNotMatch(error.message, /pipelines\.daily/);
+      return true;
+    });
+  });
+
   it('refuses files that are not { pipelines: { … } }', async () => {
     const cases: Array<[string, string, RegExp]> = [
       ['list.yaml', '- a\n- b\n', /must hold an object/],
