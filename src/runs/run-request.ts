@@ -50,10 +50,12 @@ export function parseRunBody(body: unknown): ParsedRunBody {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw badRequest('invalid_request', 'the body must be a JSON object: { template, items }, { pipeline, items } or { endpoint, requests }');
   }
-  // Each form has one field that names it; a body with two would have the other silently ignored.
+  // Each form has one field that names it and one list; a body with two would have the other silently ignored.
   const named = ['template', 'pipeline', 'endpoint'].filter((field) => field in body);
-  if (named.length > 1) {
-    throw badRequest('invalid_request', `the body names ${named.map((field) => `"${field}"`).join(' and ')}; a run is one of { template, items }, { pipeline, items } or { endpoint, requests }, not a mix`);
+  const lists = ['items', 'requests'].filter((field) => field in body);
+  if (named.length > 1 || lists.length > 1 || (named.includes('endpoint') && lists.includes('items')) || (lists.includes('requests') && (named.includes('template') || named.includes('pipeline')))) {
+    const mixed = [...named, ...lists];
+    throw badRequest('invalid_request', `the body names ${mixed.map((field) => `"${field}"`).join(', ')}; a run is one of { template, items }, { pipeline, items } or { endpoint, requests }, not a mix`);
   }
   if ('requests' in body || 'endpoint' in body) return parseRequestsRun(body);
   if ('pipeline' in body) {

@@ -32,8 +32,10 @@ describe('POST /v1/runs body validation', () => {
   });
 
   it('refuses a body that mixes two forms, naming both', () => {
-    rejects({ template: { type: 'summarize' }, endpoint: '/v1/chat/completions', items: [{ id: 'a', text: 'x' }] }, 'invalid_request', /names "template" and "endpoint".*not a mix/);
-    rejects({ pipeline: 'p', template: { type: 'summarize' }, items: [{ id: 'a', text: 'x' }] }, 'invalid_request', /names "template" and "pipeline"/);
+    rejects({ template: { type: 'summarize' }, endpoint: '/v1/chat/completions', items: [{ id: 'a', text: 'x' }] }, 'invalid_request', /names "template", "endpoint", "items".*not a mix/);
+    rejects({ pipeline: 'p', template: { type: 'summarize' }, items: [{ id: 'a', text: 'x' }] }, 'invalid_request', /names "template", "pipeline", "items"/);
+    rejects({ endpoint: '/v1/chat/completions', items: [{ id: 'a' }] }, 'invalid_request', /names "endpoint", "items".*not a mix/);
+    rejects({ items: [{ id: 'a' }], requests: [] }, 'invalid_request', /names "items", "requests"/);
   });
 
   it('refuses unknown fields instead of dropping them', () => {
@@ -72,6 +74,9 @@ describe('POST /v1/runs body validation', () => {
     rejects({ template: { type: 'summarize', field: 'doc.body' }, items: [{ id: 'a', doc: { title: 't' } }] }, 'missing_field', /has no "doc.body" field/);
     // A key names an object of a pipeline's source, which a POSTed run does not have.
     rejects({ template: { type: 'image-moderation' }, items: [{ key: 'photos/cat.png' }] }, 'missing_field', /items\[0\] has no "image_base64" or "image_url"/);
+    rejects({ template: { type: 'summarize' }, items: [{ id: 'a', text: '  ' }] }, 'missing_field', /items\[0\] has an empty "text"/);
+    rejects({ template: { type: 'summarize' }, items: [{ id: 'a', text: 42 }] }, 'missing_field', /"text" that is a number, not the article's text/);
+    rejects({ template: { type: 'image-moderation' }, items: [{ id: 'a', image_base64: '' }] }, 'missing_field', /not a non-empty string/);
     assert.equal(parseRunBody({ template: { type: 'summarize', field: 'doc.body' }, items: [{ id: 'a', doc: { body: 'text' } }] }).kind, 'template');
     assert.equal(parseRunBody({ template: { type: 'image-moderation' }, items: [{ id: 'a', image_url: 'https://example.com/a.png' }, { id: 'b', image_base64: 'iVBORw0KGgo=' }] }).kind, 'template');
   });
