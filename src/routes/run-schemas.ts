@@ -37,10 +37,25 @@ const runIdSchema = z.string().regex(/^run_[A-Za-z0-9]+$/, 'not a run id');
 
 export const runIdParamsSchema = z.strictObject({ id: runIdSchema });
 
+export const DEFAULT_LIST_LIMIT = 20;
+export const MAX_LIST_LIMIT = 100;
+/**
+ * Plain digits only: a number coercion took `1e1` (10), ` 5` and `0x10`, so a
+ * typo could still list something, and a blank `limit=` read as 0.
+ */
+const LIMIT_MESSAGE = `must be a whole number from 1 to ${MAX_LIST_LIMIT} in plain digits (leave it out or blank for ${DEFAULT_LIST_LIMIT})`;
+
 export const listRunsQuerySchema = z.strictObject({
   pipeline: z.string().regex(PIPELINE_ID, PIPELINE_ID_MESSAGE).optional(),
   status: z.enum(RUN_STATUSES).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: z
+    .string()
+    .regex(/^[0-9]*$/, LIMIT_MESSAGE)
+    .optional()
+    // Blank (`limit=`) is what a form or a script with an empty variable sends: it means the default, as absent does.
+    .transform((text) => (text === undefined || text === '' ? DEFAULT_LIST_LIMIT : Number(text)))
+    .pipe(z.number().int().min(1, LIMIT_MESSAGE).max(MAX_LIST_LIMIT, LIMIT_MESSAGE))
+    .describe(`runs per page, 1-${MAX_LIST_LIMIT} in plain digits; ${DEFAULT_LIST_LIMIT} when absent or blank`),
   before: runIdSchema.optional().describe('next_before of the previous page: the runs listed after that run (older than it)'),
 });
 

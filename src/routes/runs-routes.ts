@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Deps } from '../deps.js';
 import { ApiError, badRequest } from '../lib/api-error.js';
 import { BATCH_ENDPOINTS } from '../lib/batch-limits.js';
+import { ForbiddenKeyError, forbiddenKey, parseJsonRefusingForbiddenKeys } from '../lib/forbidden-json-keys.js';
 import { assertJsonDepth } from '../lib/json-depth.js';
 import { LineTooLongError, readLines } from '../lib/jsonl.js';
 import { LineFileWriter } from '../lib/line-file-writer.js';
@@ -18,8 +19,9 @@ import { maxRequestLineBytes, requestLineTooLarge } from '../runs/request-line-l
 import { RequestLineValidator } from '../runs/request-line-validator.js';
 import { FINAL_RUN_STATUSES, type RunStatus } from '../runs/run-record.js';
 import { parseRunBody, runBodySchema } from '../runs/run-request.js';
-import { getRunView, listRunViews } from '../runs/run-queries.js';
+import { getRunView, listRunViews, MAX_RUNS_EXAMINED } from '../runs/run-queries.js';
 import { storageKeys } from '../runs/storage-keys.js';
+import { emptyQuerySchema } from './empty-query-schema.js';
 import { errorResponses } from './error-schema.js';
 import { listRunsQuerySchema, ndjsonRunQuerySchema, runIdParamsSchema, runViewSchema } from './run-schemas.js';
 import { resolvePipelineRun } from './resolve-pipeline-run.js';
@@ -67,7 +69,14 @@ export function runsRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     app.get(
       '/v1/runs',
-      { schema: { summary: 'List runs, newest first', tags: ['runs'], querystring: listRunsQuerySchema, response: { 200: z.object({ object: z.literal('list'), data: z.array(runViewSchema), has_more: z.boolean(), next_before: z.string().nullable() }), ...errorResponses() } } },
+      {
+        schema: {
+          summary: 'List runs, newest first',
+          description: `Pages of \`limit\` runs; pass \`next_before\` as \`before\` for the next page while \`has_more\` is true. With \`status\`, one request reads at most ${MAX_RUNS_EXAMINED} runs: a filtered page may then hold fewer than \`limit\` runs (even none) while \`has_more\` is true, and \`next_before\` goes on from the last run read. \`has_more\` false means no run is left.`,
+          tags: ['runs'],
+          querystring: listRunsQuerySchema, response: { 200: z.object({ object: z.literal('list'), data: z.array(runViewSchema), has_more: z.boolean(), next_before: z.string().nullable() }), ...errorResponses() },
+        },
+      },
       async (request) => {
         const { pipeline, status, limit, before } = request.query;
         return { object: 'list' as const, ...(await listRunViews(deps, { pipelineId: pipeline, status, limit, before })) };
@@ -76,13 +85,13 @@ export function runsRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     app.get(
       '/v1/runs/:id',
-      { schema: { summary: 'One run', tags: ['runs'], params: runIdParamsSchema, response: { 200: runViewSchema, ...errorResponses(404) } } },
+      { schema: { summary: 'One run', tags: ['runs'], params: runIdParamsSchema, querystring: emptyQuerySchema, response: { 200: runViewSchema, ...errorResponses(404) } } },
       async (request) => getRunView(deps, request.params.id),
     );
 
     app.get(
       '/v1/runs/:id/results',
-      { schema: { summary: 'The run\'s joined results as NDJSON, one line per request', tags: ['runs'], params: runIdParamsSchema, produces: [NDJSON, 'application/json'], response: { 200: z.string().describe(`${NDJSON}: one result line per request of the run`), ...errorResponses(404, 409) } } },
+      { schema: { summary: 'The run\'s joined results as NDJSON, one line per request', tags: ['runs'], params: runIdParamsSchema, querystring: emptyQuerySchema, produces: [NDJSON, 'application/json'], response: { 200: z.string().describe(`${NDJSON}: one result line per request of the run`), ...errorResponses(404, 409) } } },
       async (request, reply) => {
         const view = await getRunView(deps, request.params.id);
         if (!FINAL_RUN_STATUSES.includes(view.status as RunStatus) || view.results_url === null) {
@@ -96,7 +105,7 @@ export function runsRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     app.post(
       '/v1/runs/:id/cancel',
-      { schema: { summary: 'Cancel the run\'s batches that are not terminal', tags: ['runs'], params: runIdParamsSchema, response: { 202: runViewSchema, ...errorResponses(404, 409) } } },
+      { schema: { summary: 'Cancel the run\'s batches that are not terminal', tags: ['runs'], params: runIdParamsSchema, querystring: emptyQuerySchema, response: { 202: runViewSchema, ...errorResponses(404, 409, 413, 415) } } },
       async (request, reply) => {
         await cancelRun(deps, request.params.id);
         return reply.code(202).send(await getRunView(deps, request.params.id));
@@ -150,8 +159,10 @@ async function acceptNdjsonRun(deps: Deps, stream: Readable, endpoint: string | 
         assertJsonDepth(raw, () => `line ${lineNumber}`);
         let value: unknown;
         try {
-          value = JSON.parse(raw);
-        } catch {
+          // The same keys a JSON body is refused for (Fastify's parser checks those); a line without them costs two indexOf.
+          value = parseJsonRefusingForbiddenKeys(raw);
+        } catch (error) {
+          if (error instanceof ForbiddenKeyError) throw forbiddenKey(`line ${lineNumber}`);
           throw badRequest('invalid_json_line', `line ${lineNumber} is not valid JSON`);
         }
         validator.check(value, lineNumber);

@@ -51,7 +51,7 @@ describe('bad input to POST /v1/runs is refused whole', () => {
       await t.request('POST', '/v1/runs', { template: { type: 'summarize' }, endpoint: '/v1/chat/completions', items: [{ id: 'a', text: 'x' }] }),
       400,
       'invalid_request',
-      /names "template" and "endpoint"/,
+      /names "template", "endpoint", "items"/,
     );
   });
 
@@ -80,6 +80,25 @@ describe('bad input to POST /v1/runs is refused whole', () => {
       'multiple_models',
     );
     await expectError(await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', '\n\n', ndjson), 400, 'invalid_request', /no request lines/);
+    // The keys a JSON body is refused for are refused in a line too, however the key is spelt.
+    await expectError(
+      await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', [line('a'), line('b', { body: JSON.parse('{"model":"gpt-4o-mini","messages":[],"__proto__":{"admin":true}}') as unknown })].join('\n'), ndjson),
+      400,
+      'forbidden_key',
+      /^line 2 has a "__proto__" key/,
+    );
+    await expectError(
+      await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', [line('a'), '{"custom_id":"b","\\u005f_proto__":{"admin":true}}'].join('\n'), ndjson),
+      400,
+      'forbidden_key',
+      /^line 2 /,
+    );
+    await expectError(
+      await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', line('a', { body: { model: 'gpt-4o-mini', messages: [], constructor: { prototype: { admin: true } } } }), ndjson),
+      400,
+      'forbidden_key',
+      /^line 1 has a "__proto__" key or a "constructor" holding a "prototype"/,
+    );
     // Nothing was recorded or left on storage by any refused request.
     const listed = await t.request('GET', '/v1/runs');
     assert.deepEqual((listed.body as { data: unknown[] }).data, []);
@@ -126,6 +145,32 @@ describe('bad input to POST /v1/runs is refused whole', () => {
     await expectError(await t.request('GET', '/v1/runs?colour=red'), 400, 'invalid_request', /^querystring: unknown field "colour"$/);
     const listed = await t.request('GET', '/v1/runs?pipeline=good-id&limit=5');
     assert.equal(listed.status, 200, listed.text);
+    // limit is plain digits from 1 to 100; absent or blank is the default.
+    for (const limit of ['1e1', '%205', '5%20', '0x10', '-1', '2.0', '0', '101', 'ten']) {
+      await expectError(await t.request('GET', `/v1/runs?limit=${limit}`), 400, 'invalid_request', /^querystring\.limit: must be a whole number from 1 to 100 in plain digits \(leave it out or blank for 20\)$/);
+    }
+    for (const query of ['limit=', 'limit=100', 'limit=007', '']) {
+      const page = await t.request('GET', `/v1/runs?${query}`);
+      assert.equal(page.status, 200, `${query}: ${page.text}`);
+    }
+  });
+
+  it('refuses unknown query parameters on every /v1 route, in the same words', async () => {
+    const unknown = /^querystring: unknown field "x"$/;
+    for (const [method, url] of [
+      ['GET', '/v1/runs/run_abc?x=1'],
+      ['GET', '/v1/runs/run_abc/results?x=1'],
+      ['POST', '/v1/runs/run_abc/cancel?x=1'],
+      ['GET', '/v1/pipelines?x=1'],
+      ['GET', '/v1/pipelines/p?x=1'],
+      ['DELETE', '/v1/pipelines/p?x=1'],
+      ['POST', '/v1/pipelines/p/trigger?x=1'],
+    ] as const) {
+      await expectError(await t.request(method, url), 400, 'invalid_request', unknown);
+    }
+    await expectError(await t.request('PUT', '/v1/pipelines/p?x=1', { template: { type: 'summarize' } }), 400, 'invalid_request', unknown);
+    await expectError(await t.request('GET', '/v1/pipelines/p'), 404, 'not_found');
+    await expectError(await t.request('GET', '/v1/runs/run_abc'), 404, 'not_found');
   });
 
   it('answers 503 at once when Redis is down and starts nothing later', async () => {

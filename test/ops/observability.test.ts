@@ -205,6 +205,12 @@ describe('observability: /metrics, /readyz, /docs and the logs', () => {
     assert.deepEqual(statuses('/v1/runs/{id}/results', 'get'), ['200', '400', '401', '404', '409', '429', '503']);
     assert.deepEqual(statuses('/v1/runs', 'post'), ['202', '400', '401', '404', '413', '415', '429', '503']);
     assert.deepEqual(statuses('/v1/webhooks/openai', 'post'), ['200', '400', '401', '404', '413', '415', '503']);
+    // A route whose method carries a body can answer 413 and 415 (a large or non-JSON body), even where it needs none.
+    assert.deepEqual(statuses('/v1/runs/{id}/cancel', 'post'), ['202', '400', '401', '404', '409', '413', '415', '429', '503']);
+    assert.deepEqual(statuses('/v1/pipelines/{id}', 'put'), ['200', '201', '400', '401', '413', '415', '429', '503']);
+    assert.deepEqual(statuses('/v1/pipelines/{id}', 'delete'), ['204', '400', '401', '404', '413', '415', '429', '503']);
+    assert.deepEqual(statuses('/v1/pipelines/{id}/trigger', 'post'), ['202', '400', '401', '404', '409', '413', '415', '429', '503']);
+    assert.deepEqual(statuses('/v1/pipelines', 'get'), ['200', '400', '401', '429', '503']);
     // What needs no token says so: the probes, the scrape and the signed webhook.
     const security = (route: string, method: string): unknown => (doc.paths[route]?.[method] as { security?: unknown } | undefined)?.security;
     for (const [method, route] of [['get', '/healthz'], ['get', '/readyz'], ['get', '/metrics'], ['post', '/v1/webhooks/openai']] as const) {
