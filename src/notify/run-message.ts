@@ -21,7 +21,7 @@ const formatDuration = (ms: number): string => {
 export function runMessage(run: RunRecord, status: RunStatus, summary: RunSummary, finishedAt: Date): SlackMessage {
   const name = run.pipeline_id === null ? `Run ${run.id}` : `Pipeline *${run.pipeline_id}*, run ${run.id}`;
   const lines = [
-    `${STATUS_EMOJI[status] ?? ''} ${name} ${status}: ${summary.succeeded} of ${summary.total} requests succeeded, ${summary.failed} failed (${formatDuration(finishedAt.getTime() - Date.parse(run.created_at))}).`,
+    `${STATUS_EMOJI[status] ?? ''} ${name} ${status}: ${summary.succeeded} of ${summary.total} ${run.input_kind === 'items' ? 'items' : 'requests'} succeeded, ${summary.failed} failed (${formatDuration(finishedAt.getTime() - Date.parse(run.created_at))}).`,
   ];
   if (run.template?.type === 'image-moderation') {
     lines.push(`Flagged: ${summary.flagged} image${summary.flagged === 1 ? '' : 's'}.`);

@@ -209,7 +209,7 @@ describe('the batchline command', () => {
     try {
       const demo = await batchline(['demo'], { STORAGE_URL: `file://${cwd}/data` }, cwd);
       assert.equal(demo.code, 0, `${demo.stdout}\n${demo.stderr}`);
-      assert.match(demo.stdout, /Run run_\w+ succeeded: 12 of 12 requests succeeded/);
+      assert.match(demo.stdout, /Run run_\w+ succeeded: 12 of 12 items succeeded/);
       assert.match(demo.stdout, /Flagged: 3 images\./);
       assert.match(demo.stdout, /Demo succeeded\./);
       const runs = await readdir(path.join(cwd, 'data', 'runs'));

@@ -60,7 +60,7 @@ describe('a run goes from POST to Slack', () => {
     }
 
     const message = await t.slack.waitFor((text) => text.includes(accepted.id));
-    assert.match(message, /succeeded: 3 of 3 requests succeeded, 0 failed/);
+    assert.match(message, /succeeded: 3 of 3 items succeeded, 0 failed/);
     assert.equal(t.slack.messages.filter((m) => m.body.text?.includes(accepted.id)).length, 1);
   });
 
