@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ApiError } from '../lib/api-error.js';
+import { unsupportedMediaType } from './unsupported-media-type.js';
 import { formatIssue } from '../lib/format-zod-error.js';
 import { StorageNotFoundError } from '../storage/object-storage.js';
 
@@ -25,9 +26,11 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   if (error instanceof StorageNotFoundError) return send(reply, 404, 'not_found', 'the stored object no longer exists');
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return send(reply, 413, 'body_too_large', 'the body is larger than this route accepts; send large runs as NDJSON');
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return send(reply, 415, 'unsupported_media_type', unsupportedMediaTypeMessage(request.headers['content-type']));
+      return send(reply, 413, 'body_too_large', `the body is larger than this route accepts${takesNdjson(request) ? '; send large runs as NDJSON' : ''}`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
+      const refused = unsupportedMediaType(request.headers['content-type'], takesNdjson(request));
+      return send(reply, refused.statusCode, refused.code, refused.message);
+    }
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return send(reply, 400, 'invalid_json', 'the JSON body is empty');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -41,11 +44,8 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   return send(reply, 500, 'internal_error', 'an internal error occurred; it has been logged');
 }
 
-/** Says what to send instead; `curl -d` sends a form unless told otherwise, the most common way here. */
-function unsupportedMediaTypeMessage(contentType: string | undefined): string {
-  const hint = contentType?.startsWith('application/x-www-form-urlencoded') === true ? " (curl -d sends a form: add -H 'content-type: application/json')" : '';
-  return `unsupported Content-Type ${contentType ?? '(none)'}: send application/json (POST /v1/runs also takes application/x-ndjson)${hint}`;
-}
+/** Only POST /v1/runs also streams NDJSON in: the advice to use it belongs there alone. */
+const takesNdjson = (request: FastifyRequest): boolean => request.method === 'POST' && request.routeOptions.url === '/v1/runs';
 
 /** ioredis' ways of saying the connection is gone (the API's client never queues commands offline). */
 function isRedisUnavailable(error: Error): boolean {

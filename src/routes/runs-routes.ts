@@ -23,6 +23,7 @@ import { getRunView, listRunViews, MAX_RUNS_EXAMINED } from '../runs/run-queries
 import { storageKeys } from '../runs/storage-keys.js';
 import { emptyQuerySchema } from './empty-query-schema.js';
 import { errorResponses } from './error-schema.js';
+import { unsupportedMediaType } from './unsupported-media-type.js';
 import { listRunsQuerySchema, ndjsonRunQuerySchema, runIdParamsSchema, runViewSchema } from './run-schemas.js';
 import { resolvePipelineRun } from './resolve-pipeline-run.js';
 
@@ -53,7 +54,7 @@ export function runsRoutes(deps: Deps): FastifyPluginAsyncZod {
       async (request, reply) => {
         const contentType = request.headers['content-type'] ?? '';
         if (!contentType.startsWith(NDJSON) && !contentType.startsWith('application/json')) {
-          throw new ApiError(415, 'unsupported_media_type', `send application/json or ${NDJSON}, not ${contentType || 'no Content-Type'}`);
+          throw unsupportedMediaType(contentType, true);
         }
         const run = contentType.startsWith(NDJSON)
           ? await acceptNdjsonRun(deps, request.body as unknown as Readable, request.query.endpoint).catch((error: unknown) => {

@@ -46,7 +46,10 @@ describe('bad input to POST /v1/runs is refused whole', () => {
       'unsupported_media_type',
       /send application\/json.*curl -d sends a form: add -H 'content-type: application\/json'/,
     );
-    await expectError(await t.request('PUT', '/v1/pipelines/p', 'a=1', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported_media_type', /send application\/json/);
+    await expectError(await t.request('PUT', '/v1/pipelines/p', 'a=1', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported_media_type', /send application\/json \(curl -d/);
+    // The same words whether Fastify or the route refuses the type; NDJSON is offered only where it is taken.
+    await expectError(await t.request('POST', '/v1/runs', 'plain', { 'content-type': 'text/plain' }), 415, 'unsupported_media_type', /^unsupported Content-Type text\/plain: send application\/json or application\/x-ndjson$/);
+    await expectError(await t.request('POST', '/v1/runs/run_abc/cancel', 'a=1', { 'content-type': 'application/xml' }), 415, 'unsupported_media_type', /^unsupported Content-Type application\/xml: send application\/json$/);
     await expectError(
       await t.request('POST', '/v1/runs', { template: { type: 'summarize' }, endpoint: '/v1/chat/completions', items: [{ id: 'a', text: 'x' }] }),
       400,
