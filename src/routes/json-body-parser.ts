@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { badRequest, type ApiError } from '../lib/api-error.js';
+import { forbiddenKey } from '../lib/forbidden-json-keys.js';
 import { assertJsonDepth } from '../lib/json-depth.js';
 
 /**
@@ -39,5 +40,5 @@ function explainJsonFailure(text: string): ApiError | null {
   } catch (error) {
     return error instanceof SyntaxError ? badRequest('invalid_json', `the body is not valid JSON: ${error.message}`) : null;
   }
-  return badRequest('forbidden_key', 'the body has a "__proto__" key or a "constructor" holding a "prototype", which this API refuses (they could alter the objects built from it)');
+  return forbiddenKey('the body');
 }
