@@ -2,8 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { listRunViews } from '../../src/runs/run-queries.js';
 import { newRunId } from '../../src/runs/new-run-id.js';
-import type { RunPhase, RunRecord } from '../../src/runs/run-record.js';
+import type { RunPhase } from '../../src/runs/run-record.js';
 import type { RunView } from '../../src/runs/run-view.js';
+import { runRecordOf } from '../helpers/run-record.js';
 import { startTestService, type TestService } from '../helpers/test-service.js';
 
 interface ListPage {
@@ -23,29 +24,7 @@ describe('a status filter never claims the end of the list before it', () => {
     const phases: RunPhase[] = ['partial', 'partial', ...Array.from({ length: 45 }, (): RunPhase => 'succeeded')];
     for (const [index, phase] of phases.entries()) {
       const at = new Date(start + index * 1000).toISOString();
-      const run: RunRecord = {
-        id: newRunId(start + index * 1000),
-        pipeline_id: null,
-        phase,
-        created_at: at,
-        updated_at: at,
-        finished_at: at,
-        input_kind: 'requests',
-        endpoint: '/v1/chat/completions',
-        model: 'gpt-4o-mini',
-        template: null,
-        items: 1,
-        rejected: 0,
-        shard_count: 0,
-        cancel_requested: false,
-        error: null,
-        results_url: null,
-        errors_url: null,
-        source: null,
-        slack_webhook_url: null,
-        metadata: null,
-        output_url: null,
-      };
+      const run = runRecordOf({ id: newRunId(start + index * 1000), phase, created_at: at, finished_at: at, shard_count: 0 });
       await t.service.deps.ledger.createRun(run);
       if (phase === 'partial') partialIds.unshift(run.id);
     }

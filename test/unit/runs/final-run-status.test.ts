@@ -3,31 +3,9 @@ import assert from 'node:assert/strict';
 import { finalRunStatus } from '../../../src/runs/final-run-status.js';
 import { newShardRecord, type RunRecord, type ShardRecord } from '../../../src/runs/run-record.js';
 import { RunSummary } from '../../../src/runs/run-summary.js';
+import { runRecordOf } from '../../helpers/run-record.js';
 
-const run = (fields: Partial<RunRecord> = {}): RunRecord => ({
-  id: 'run_test',
-  pipeline_id: null,
-  phase: 'sharded',
-  created_at: '2026-01-01T00:00:00.000Z',
-  updated_at: '2026-01-01T00:00:00.000Z',
-  finished_at: null,
-  input_kind: 'requests',
-  endpoint: '/v1/chat/completions',
-  model: 'gpt-4o-mini',
-  template: null,
-  items: 2,
-  rejected: 0,
-  shard_count: 1,
-  cancel_requested: false,
-  error: null,
-  results_url: null,
-  errors_url: null,
-  source: null,
-  slack_webhook_url: null,
-  metadata: null,
-  output_url: null,
-  ...fields,
-});
+const run = (fields: Partial<RunRecord> = {}): RunRecord => runRecordOf({ id: 'run_test', items: 2, ...fields });
 
 const shardEnded = (batchStatus: string): ShardRecord => ({
   ...newShardRecord({ shard: 0, model: 'gpt-4o-mini', requests: 2, bytes: 100, estimated_tokens: 10 }),
