@@ -50,18 +50,15 @@ export async function* readLineBatches(stream: Readable, options: LineReading = 
   const refuseIfLong = (bytes: number): void => {
     if (bytes > maxLineBytes) throw new LineTooLongError(linesDone + 1, maxLineBytes);
   };
-  const blank = options.keepBlankLines === true ? [''] : [];
-  /** Decodes bytes[start, end) (its newline cut off) as UTF-8 and keeps it, a blank one as `blank` says. */
+  const keepBlank = options.keepBlankLines === true;
+  /** Decodes bytes[start, end) (its newline cut off) as UTF-8 and keeps it; a blank one only as "" with keepBlankLines. */
   const keepTrimmed = (lines: string[], bytes: Buffer, start: number, end: number): void => {
     const stop = end > start && bytes[end - 1] === CARRIAGE_RETURN ? end - 1 : end;
-    if (stop === start) {
-      lines.push(...blank);
-      return;
-    }
-    const line = bytes.toString('utf8', start, stop);
+    const line = stop === start ? '' : bytes.toString('utf8', start, stop);
     // Only a line starting with whitespace can be blank; the common case skips the trim.
-    if (line.charCodeAt(0) <= 0x20 && line.trim() === '') lines.push(...blank);
-    else lines.push(line);
+    if (line === '' || (line.charCodeAt(0) <= 0x20 && line.trim() === '')) {
+      if (keepBlank) lines.push('');
+    } else lines.push(line);
   };
   try {
     for await (const chunk of stream as AsyncIterable<Buffer | string>) {

@@ -21,13 +21,13 @@ import { FINAL_RUN_STATUSES, type RunStatus } from '../runs/run-record.js';
 import { parseRunBody, runBodySchema } from '../runs/run-request.js';
 import { getRunView, listRunViews, MAX_RUNS_EXAMINED } from '../runs/run-queries.js';
 import { storageKeys } from '../runs/storage-keys.js';
+import { NDJSON } from './content-types.js';
 import { emptyQuerySchema } from './empty-query-schema.js';
 import { errorResponses } from './error-schema.js';
 import { unsupportedMediaType } from './unsupported-media-type.js';
 import { listRunsQuerySchema, ndjsonRunQuerySchema, runIdParamsSchema, runViewSchema } from './run-schemas.js';
 import { resolvePipelineRun } from './resolve-pipeline-run.js';
 
-export const NDJSON = 'application/x-ndjson';
 /** JSON bodies are held in memory to validate; anything bigger belongs in the NDJSON form, which streams. */
 export const JSON_RUN_BODY_LIMIT = 64 * 1024 * 1024;
 

@@ -1,6 +1,5 @@
 import { ApiError } from '../lib/api-error.js';
-
-const NDJSON = 'application/x-ndjson';
+import { NDJSON } from './content-types.js';
 
 /**
  * The 415 for a body of a type the route does not take, saying what to send
