@@ -1,4 +1,5 @@
-import type { Job, Worker } from 'bullmq';
+import { Job, type Worker } from 'bullmq';
+import type { StageQueues } from './queues/stage-queues.js';
 import type { Logger } from './lib/logger.js';
 
 // Promise<unknown>: a job's return value (collect's outcome) passes through to BullMQ.
@@ -100,7 +101,7 @@ export class ActiveJobs {
  * Without this, a job cut off by SIGKILL waits for its lock to lapse, and
  * counts as stalled.
  */
-export async function closeWorkersGracefully(workers: readonly Worker[], active: ActiveJobs, graceMs: number, logger: Logger): Promise<void> {
+export async function closeWorkersGracefully(workers: readonly Worker[], active: ActiveJobs, graceMs: number, logger: Logger, queues: StageQueues): Promise<void> {
   // pause(true): stop fetching without waiting here; the wait below is bounded.
   await Promise.all(workers.map((worker) => worker.pause(true)));
   if (active.size > 0) logger.info({ jobs: active.size, grace_ms: graceMs }, 'waiting for running jobs to finish');
@@ -112,19 +113,25 @@ export async function closeWorkersGracefully(workers: readonly Worker[], active:
     }),
   ]);
   clearTimeout(timer);
-  if (!finished) {
-    for (const { job, token } of active.processing()) {
-      try {
-        await job.moveToWait(token);
-        logger.warn({ queue: job.queueName, job_id: job.id }, 'job handed back to its queue at shutdown');
-      } catch (error) {
-        // It ended, or lost its lock, in the meantime: either way it is no longer ours to hand back.
-        logger.warn({ queue: job.queueName, job_id: job.id, err: error instanceof Error ? error.message : String(error) }, 'job could not be handed back');
-      }
+  const unfinished = finished ? [] : [...active.processing()];
+  // Always forced: every outcome this process will write is written (or about to be handed back) by
+  // now, and an unforced close can hang while BullMQ's blocking connection is still reconnecting after
+  // a Redis restart. Closed before the hand-back: a paused worker blocked waiting for a job still takes
+  // the next one when it wakes, and that would be the job just handed back, taken again by a process
+  // about to exit. Closing keeps the jobs' locks, so their tokens still hand them back.
+  await Promise.all(workers.map((worker) => worker.close(true)));
+  for (const { job, token } of unfinished) {
+    try {
+      // Through the service's own queue connection: the worker's is closed.
+      const queue = Object.values(queues).find((candidate) => candidate.name === job.queueName);
+      const current = queue === undefined || job.id === undefined ? undefined : await Job.fromId(queue, job.id);
+      if (current === undefined) throw new Error('the job is no longer in its queue');
+      await current.moveToWait(token);
+      logger.warn({ queue: job.queueName, job_id: job.id }, 'job handed back to its queue at shutdown');
+    } catch (error) {
+      // It ended, or lost its lock, in the meantime: either way it is no longer ours to hand back.
+      logger.warn({ queue: job.queueName, job_id: job.id, err: error instanceof Error ? error.message : String(error) }, 'job could not be handed back');
     }
   }
-  // Always forced: every outcome this process will write is written (or handed back) by now, and
-  // an unforced close can hang while BullMQ's blocking connection is still reconnecting after a
-  // Redis restart. Handed-back jobs' processors may still be running; their outcome no longer counts.
-  await Promise.all(workers.map((worker) => worker.close(true)));
+  // Handed-back jobs' processors may still be running; their outcome no longer counts.
 }

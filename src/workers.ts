@@ -50,7 +50,7 @@ export function startWorkers(deps: Deps, options: WorkerOptions = {}): RunningWo
   return {
     workers,
     async close() {
-      await closeWorkersGracefully(workers, active, deps.config.BATCHLINE_SHUTDOWN_GRACE_MS, deps.logger);
+      await closeWorkersGracefully(workers, active, deps.config.BATCHLINE_SHUTDOWN_GRACE_MS, deps.logger, deps.queues);
     },
   };
 }
