@@ -19,18 +19,21 @@ export interface IssueToFormat {
   keys?: readonly string[] | undefined;
 }
 
+/** Names the field a problem is at; by default its path under `root`, as `formatPath` writes it. */
+export type NameOfPath = (path: ReadonlyArray<PropertyKey>) => string;
+
 /** One problem, naming the field; unknown fields read the same wherever they are (body or query). */
-export function formatIssue(issue: IssueToFormat, root = ''): string {
+export function formatIssue(issue: IssueToFormat, root = '', nameOf: NameOfPath = (path) => formatPath(path, root)): string {
   if (issue.code === 'unrecognized_keys' && issue.keys !== undefined) {
-    return `${formatPath(issue.path, root)}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
+    return `${nameOf(issue.path)}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
   }
-  return `${formatPath(issue.path, root)}: ${issue.message}`;
+  return `${nameOf(issue.path)}: ${issue.message}`;
 }
 
 /** One line per problem, each naming the field, so a caller can fix its request without guessing. */
-export function formatZodError(error: z.ZodError, root = ''): string {
+export function formatZodError(error: z.ZodError, root = '', nameOf?: NameOfPath): string {
   return error.issues
     .slice(0, 10)
-    .map((issue) => formatIssue({ code: issue.code, path: issue.path, message: issue.message, keys: issue.code === 'unrecognized_keys' ? issue.keys : undefined }, root))
+    .map((issue) => formatIssue({ code: issue.code, path: issue.path, message: issue.message, keys: issue.code === 'unrecognized_keys' ? issue.keys : undefined }, root, nameOf))
     .join('; ');
 }

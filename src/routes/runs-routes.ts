@@ -23,10 +23,12 @@ import { getRunView, listRunViews, MAX_RUNS_EXAMINED } from '../runs/run-queries
 import { storageKeys } from '../runs/storage-keys.js';
 import { NDJSON } from './content-types.js';
 import { emptyQuerySchema } from './empty-query-schema.js';
+import { queryValidator } from './query-validator.js';
 import { errorResponses } from './error-schema.js';
 import { unsupportedMediaType } from './unsupported-media-type.js';
 import { listRunsQuerySchema, ndjsonRunQuerySchema, runIdParamsSchema, runViewSchema } from './run-schemas.js';
 import { resolvePipelineRun } from './resolve-pipeline-run.js';
+import { ndjsonRequestNaming } from '../runs/request-naming.js';
 
 /** JSON bodies are held in memory to validate; anything bigger belongs in the NDJSON form, which streams. */
 export const JSON_RUN_BODY_LIMIT = 64 * 1024 * 1024;
@@ -41,7 +43,7 @@ export function runsRoutes(deps: Deps): FastifyPluginAsyncZod {
       {
         bodyLimit: JSON_RUN_BODY_LIMIT,
         // The form is chosen by its fields and validated in parseRunBody for precise messages; the schema is for the docs.
-        validatorCompiler: ({ httpPart }) => (httpPart === 'body' ? (data: unknown) => ({ value: data }) : (data: unknown) => ndjsonRunQuerySchema.safeParse(data).success ? { value: data } : { error: new Error('querystring: only "endpoint" is accepted') }),
+        validatorCompiler: ({ httpPart }) => (httpPart === 'body' ? (data: unknown) => ({ value: data }) : queryValidator(ndjsonRunQuerySchema)),
         schema: {
           summary: 'Start an ad-hoc run',
           description: `JSON: { template, items } | { pipeline, items } | { endpoint, requests }. Or an NDJSON stream of request lines with Content-Type ${NDJSON} and ?endpoint=.`,
@@ -147,7 +149,7 @@ async function acceptNdjsonRun(deps: Deps, stream: Readable, endpoint: string | 
     stream.resume();
     throw badRequest('invalid_request', `?endpoint= is required with ${NDJSON} and must be one of ${BATCH_ENDPOINTS.join(', ')}`);
   }
-  const validator = new RequestLineValidator(endpoint, (lineNumber) => `line ${lineNumber}`);
+  const validator = new RequestLineValidator(endpoint, ndjsonRequestNaming);
   const maxLineBytes = maxRequestLineBytes(deps.tuning);
   return createRun(deps, { pipeline_id: null, input_kind: 'requests', endpoint, model: null, template: null, source: null, slack_webhook_url: null, output_url: null }, async (runId, key) => {
     const local = new LineFileWriter(path.join(deps.workDir, `${runId}-upload.jsonl`));

@@ -5,7 +5,9 @@ import { ApiError } from '../lib/api-error.js';
 import { assertJsonDepth } from '../lib/json-depth.js';
 import type { WebhookOutcome } from '../metrics/service-metrics.js';
 import { jobIds } from '../queues/job-ids.js';
+import { emptyQuerySchema } from './empty-query-schema.js';
 import { errorResponseSchema } from './error-schema.js';
+import { queryValidator } from './query-validator.js';
 
 /** OpenAI's webhook events are a few hundred bytes; anything near this is not one of them. */
 const WEBHOOK_BODY_LIMIT = 64 * 1024;
@@ -52,14 +54,15 @@ export function webhookRoutes(deps: Deps): FastifyPluginAsyncZod {
       '/v1/webhooks/openai',
       {
         bodyLimit: WEBHOOK_BODY_LIMIT,
-        // The body is checked by its signature, then parsed; the schema documents it.
-        validatorCompiler: () => (data: unknown) => ({ value: data }),
+        // The body is checked by its signature, then parsed, and the headers by the signature check; the schema documents them.
+        validatorCompiler: ({ httpPart }) => (httpPart === 'querystring' ? queryValidator(emptyQuerySchema) : (data: unknown) => ({ value: data })),
         schema: {
           summary: 'OpenAI batch webhook: a terminal event checks that batch at once',
           description:
             'Signed the Standard Webhooks way (webhook-id, webhook-timestamp, webhook-signature) with OPENAI_WEBHOOK_SECRET; timestamps more than 5 minutes off are refused, and a repeated webhook-id is acknowledged without effect. Not behind API tokens. 404 when OPENAI_WEBHOOK_SECRET is unset.',
           tags: ['webhooks'],
           security: [],
+          querystring: emptyQuerySchema,
           headers: z.object({ 'webhook-id': z.string(), 'webhook-timestamp': z.string(), 'webhook-signature': z.string() }),
           body: eventSchema,
           // Not behind the API's token or rate limit: its own errors only.

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { badRequest } from '../lib/api-error.js';
-import { formatZodError } from '../lib/format-zod-error.js';
+import { formatPath, formatZodError } from '../lib/format-zod-error.js';
+import type { RequestNaming } from './request-naming.js';
 
 /** A batch request line as OpenAI's input file takes it. */
 export const requestLineSchema = z.strictObject({
@@ -23,28 +24,31 @@ export class RequestLineValidator {
   private model: string | null = null;
   count = 0;
 
-  /** `labelOf` names a request by its place, as the caller numbers them: `requests[4]` (from 0), `line 5` (from 1). */
+  /** `naming` names a request and its fields by place, as the caller numbers them (see RequestNaming). */
   constructor(
     private readonly endpoint: string,
-    private readonly labelOf: (place: number) => string,
+    private readonly naming: RequestNaming,
   ) {}
 
-  /** Validates one line (already JSON-parsed) found at `place`, which errors name through `labelOf` (only then: a large upload has hundreds of thousands of lines). */
+  /** Validates one line (already JSON-parsed) found at `place`, which errors name through `naming` (only then: a large upload has hundreds of thousands of lines). */
   check(value: unknown, place: number): RequestLine {
     const parsed = requestLineSchema.safeParse(value);
-    if (!parsed.success) throw badRequest('invalid_request_line', formatZodError(parsed.error, this.labelOf(place)));
+    if (!parsed.success) {
+      const nameOf = (path: ReadonlyArray<PropertyKey>): string => (path.length === 0 ? this.naming.request(place) : this.naming.field(place, formatPath(path)));
+      throw badRequest('invalid_request_line', formatZodError(parsed.error, '', nameOf));
+    }
     const line = parsed.data;
     if (line.url !== this.endpoint) {
-      throw badRequest('endpoint_mismatch', `${this.labelOf(place)}.url is "${line.url}" but the run's endpoint is "${this.endpoint}"`);
+      throw badRequest('endpoint_mismatch', `${this.naming.field(place, 'url')} is "${line.url}" but the run's endpoint is "${this.endpoint}"`);
     }
     const earlier = this.customIds.get(line.custom_id);
     if (earlier !== undefined) {
-      throw badRequest('duplicate_custom_id', `${this.labelOf(place)}.custom_id "${line.custom_id}" repeats ${this.labelOf(earlier)}'s; custom_id must be unique within a run`);
+      throw badRequest('duplicate_custom_id', `${this.naming.field(place, 'custom_id')} "${line.custom_id}" repeats ${this.naming.request(earlier)}'s; custom_id must be unique within a run`);
     }
     this.customIds.set(line.custom_id, place);
     if (this.model === null) this.model = line.body.model;
     else if (line.body.model !== this.model) {
-      throw badRequest('multiple_models', `${this.labelOf(place)}.body.model is "${line.body.model}" but earlier requests use "${this.model}"; a run's requests must use one model`);
+      throw badRequest('multiple_models', `${this.naming.field(place, 'body.model')} is "${line.body.model}" but earlier requests use "${this.model}"; a run's requests must use one model`);
     }
     this.count += 1;
     return line;

@@ -8,6 +8,7 @@ import { missingPostedContent } from '../pipelines/templates/posted-item-content
 import { lookupPath } from '../pipelines/templates/render-placeholders.js';
 import { placeholdersOf, templateDefinitionSchema, type TemplateDefinition } from '../pipelines/templates/template-definition.js';
 import { RequestLineValidator, requestLineSchema, type RequestLine } from './request-line-validator.js';
+import { jsonRequestNaming } from './request-naming.js';
 
 /** Most items one JSON body may carry; larger runs come as NDJSON or from a pipeline source. */
 export const MAX_ITEMS_PER_BODY = 100_000;
@@ -73,7 +74,7 @@ export function parseRunBody(body: unknown): ParsedRunBody {
 function parseRequestsRun(body: object): ParsedRunBody {
   // Validate the envelope first, then each line with the same rules as the NDJSON form.
   const envelope = parse(z.strictObject({ metadata: runMetadataSchema, endpoint: requestsRunBodySchema.shape.endpoint, requests: z.array(z.unknown()).min(1, 'must hold at least one request').max(MAX_ITEMS_PER_BODY) }), body);
-  const validator = new RequestLineValidator(envelope.endpoint, (index) => `requests[${index}]`);
+  const validator = new RequestLineValidator(envelope.endpoint, jsonRequestNaming);
   const requests = envelope.requests.map((request, index) => validator.check(request, index));
   return { kind: 'requests', endpoint: envelope.endpoint, model: validator.runModel, requests, metadata: envelope.metadata ?? null };
 }

@@ -75,13 +75,17 @@ describe('bad input to POST /v1/runs is refused whole', () => {
     const ndjson = { 'content-type': 'application/x-ndjson' };
     await expectError(await t.request('POST', '/v1/runs', line('a'), ndjson), 400, 'invalid_request', /\?endpoint= is required/);
     await expectError(await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', [line('a'), '{not json', line('c')].join('\n'), ndjson), 400, 'invalid_json_line', /line 2/);
-    await expectError(await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', [line('a'), line('b', { url: '/v1/embeddings' })].join('\n'), ndjson), 400, 'endpoint_mismatch', /line 2.url/);
-    await expectError(await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', [line('a'), '', line('b'), line('a')].join('\n'), ndjson), 400, 'duplicate_custom_id', /line 4.custom_id "a" repeats line 1's/);
+    await expectError(await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', [line('a'), line('b', { url: '/v1/embeddings' })].join('\n'), ndjson), 400, 'endpoint_mismatch', /url on line 2 is "\/v1\/embeddings"/);
+    await expectError(await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', [line('a'), '', line('b'), line('a')].join('\n'), ndjson), 400, 'duplicate_custom_id', /custom_id on line 4 "a" repeats line 1's/);
     await expectError(
       await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', [line('a'), line('b', { body: { model: 'other', messages: [] } })].join('\n'), ndjson),
       400,
       'multiple_models',
+      /body\.model on line 2 is "other"/,
     );
+    // A field of a line is named as the line's field, not glued to the line number.
+    await expectError(await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', [line('a'), line('')].join('\n'), ndjson), 400, 'invalid_request_line', /^custom_id on line 2: /);
+    await expectError(await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', [line('a'), '[1]'].join('\n'), ndjson), 400, 'invalid_request_line', /^line 2: /);
     await expectError(await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', '\n\n', ndjson), 400, 'invalid_request', /no request lines/);
     // The keys a JSON body is refused for are refused in a line too, however the key is spelt.
     await expectError(
@@ -172,6 +176,7 @@ describe('bad input to POST /v1/runs is refused whole', () => {
       await expectError(await t.request(method, url), 400, 'invalid_request', unknown);
     }
     await expectError(await t.request('PUT', '/v1/pipelines/p?x=1', { template: { type: 'summarize' } }), 400, 'invalid_request', unknown);
+    await expectError(await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions&x=1', line('a'), { 'content-type': 'application/x-ndjson' }), 400, 'invalid_request', unknown);
     await expectError(await t.request('GET', '/v1/pipelines/p'), 404, 'not_found');
     await expectError(await t.request('GET', '/v1/runs/run_abc'), 404, 'not_found');
   });

@@ -129,6 +129,11 @@ describe('POST /v1/webhooks/openai', () => {
     assert.equal(await job.getState(), 'delayed', 'nothing was promoted');
     const other = await post({ ...genuine, headers: { ...genuine.headers, 'content-type': 'text/plain' } });
     assert.equal(other.statusCode, 415);
+    // A genuine delivery to a URL with a query the route does not take is refused as every /v1 route refuses one.
+    const withQuery = await t.service.app.inject({ method: 'POST', url: '/v1/webhooks/openai?source=openai', headers: genuine.headers, payload: genuine.payload });
+    assert.equal(withQuery.statusCode, 400, withQuery.body);
+    assert.deepEqual(JSON.parse(withQuery.body), { error: { code: 'invalid_request', message: 'querystring: unknown field "source"' } });
+    assert.equal(await job.getState(), 'delayed', 'nothing was promoted');
   });
 
   it('accepts a genuine event once: the poll job runs now; a repeat of the same webhook-id is acknowledged and ignored', async () => {
