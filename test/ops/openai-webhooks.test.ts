@@ -54,9 +54,9 @@ describe('POST /v1/webhooks/openai', () => {
     await t.close();
   });
 
-  const post = (message: Signed) => {
+  const post = (message: Signed, url = '/v1/webhooks/openai') => {
     assert.ok(t.service.app !== null);
-    return t.service.app.inject({ method: 'POST', url: '/v1/webhooks/openai', headers: message.headers, payload: message.payload });
+    return t.service.app.inject({ method: 'POST', url, headers: message.headers, payload: message.payload });
   };
 
   /** Starts a run of one request and resolves with its batch's poll job once that job waits for its next check. */
@@ -130,7 +130,7 @@ describe('POST /v1/webhooks/openai', () => {
     const other = await post({ ...genuine, headers: { ...genuine.headers, 'content-type': 'text/plain' } });
     assert.equal(other.statusCode, 415);
     // A genuine delivery to a URL with a query the route does not take is refused as every /v1 route refuses one.
-    const withQuery = await t.service.app.inject({ method: 'POST', url: '/v1/webhooks/openai?source=openai', headers: genuine.headers, payload: genuine.payload });
+    const withQuery = await post(genuine, '/v1/webhooks/openai?source=openai');
     assert.equal(withQuery.statusCode, 400, withQuery.body);
     assert.deepEqual(JSON.parse(withQuery.body), { error: { code: 'invalid_request', message: 'querystring: unknown field "source"' } });
     assert.equal(await job.getState(), 'delayed', 'nothing was promoted');
