@@ -17,6 +17,7 @@ import { refuseRepeatedQueryParameters } from './routes/repeated-query.js';
 import { RouteMethods } from './routes/route-methods.js';
 import { runsRoutes } from './routes/runs-routes.js';
 import { packageVersion } from './package-version.js';
+import { apiErrorBody } from './lib/api-error-codes.js';
 
 /**
  * Builds the HTTP API over the given clients without listening, so tests
@@ -40,9 +41,9 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
       return reply
         .code(405)
         .header('allow', allowed.join(', '))
-        .send({ error: { code: 'method_not_allowed', message: `${request.method} is not allowed on ${path}; it takes ${allowed.join(', ')}` } });
+        .send(apiErrorBody('method_not_allowed', `${request.method} is not allowed on ${path}; it takes ${allowed.join(', ')}`));
     }
-    return reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${path}` } });
+    return reply.code(404).send(apiErrorBody('not_found', `no route ${request.method} ${path}`));
   });
   useDepthLimitedJsonParser(app);
   app.addHook('onRequest', ignoreContentTypeOfEmptyBody);

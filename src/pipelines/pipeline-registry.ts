@@ -134,7 +134,7 @@ export class PipelineRegistry {
   async trigger(id: string): Promise<{ pipeline_id: string; job_id: string }> {
     const record = await this.require(id);
     if (record.definition.source === undefined) {
-      throw new ApiError(409, 'no_source', `pipeline ${id} has no source to collect from; send its items with POST /v1/runs { "pipeline": "${id}", "items": [...] }`);
+      throw new ApiError('no_source', `pipeline ${id} has no source to collect from; send its items with POST /v1/runs { "pipeline": "${id}", "items": [...] }`);
     }
     const jobId = `${jobIds.collect({ pipelineId: id }, Date.now())}-${randomBytes(4).toString('hex')}`;
     await enqueue(this.deps.queues, 'collect', { pipelineId: id, trigger: 'manual' }, { jobId });

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { apiErrorBody } from '../lib/api-error-codes.js';
 
 export interface ApiAuthOptions {
   /**
@@ -20,7 +21,7 @@ export function createApiAuth(tokens: readonly string[], options: ApiAuthOptions
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (digests.length === 0) {
       if (isLoopback(request.socket.remoteAddress)) return;
-      await reply.code(401).send({ error: { code: 'unauthorized', message: 'no API_TOKENS are configured, so only loopback callers are allowed' } });
+      await reply.code(401).send(apiErrorBody('unauthorized', 'no API_TOKENS are configured, so only loopback callers are allowed'));
       return;
     }
     const presented = bearerToken(request.headers.authorization) ?? (options.basic === true ? basicPassword(request.headers.authorization) : null);
@@ -34,7 +35,7 @@ export function createApiAuth(tokens: readonly string[], options: ApiAuthOptions
     await reply
       .code(401)
       .header('www-authenticate', options.basic === true ? 'Basic realm="batchline", charset="UTF-8"' : 'Bearer')
-      .send({ error: { code: 'unauthorized', message: unauthorizedMessage(presented !== null, options.basic === true) } });
+      .send(apiErrorBody('unauthorized', unauthorizedMessage(presented !== null, options.basic === true)));
   };
 }
 

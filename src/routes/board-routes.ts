@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Deps } from '../deps.js';
 import { QUEUE_NAMES } from '../queues/queue-names.js';
 import { createApiAuth } from './api-auth.js';
+import { apiErrorBody } from '../lib/api-error-codes.js';
 
 export const BOARD_PATH = '/admin/queues';
 
@@ -42,7 +43,7 @@ export function boardRoutes(deps: Deps) {
       // The board refuses changes to read-only queues itself; refusing every write here too means no board route can slip through.
       app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
         if (request.method === 'GET' || request.method === 'HEAD') return;
-        await reply.code(405).send({ error: { code: 'read_only', message: 'the board is read-only (set BULL_BOARD_WRITABLE=true to allow changes)' } });
+        await reply.code(405).send(apiErrorBody('read_only', 'the board is read-only (set BULL_BOARD_WRITABLE=true to allow changes)'));
       });
     }
     await app.register(serverAdapter.registerPlugin(), { prefix: BOARD_PATH });

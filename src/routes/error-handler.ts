@@ -1,15 +1,17 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ApiError } from '../lib/api-error.js';
+import { API_ERROR_CODES, apiErrorBody, type ApiErrorCode } from '../lib/api-error-codes.js';
 import { unsupportedMediaType } from './unsupported-media-type.js';
 import { formatIssue } from '../lib/format-zod-error.js';
 import { StorageNotFoundError } from '../storage/object-storage.js';
 
-const send = (reply: FastifyReply, status: number, code: string, message: string) => reply.code(status).send({ error: { code, message } });
+/** Answers with the code's own status (API_ERROR_CODES). */
+const send = (reply: FastifyReply, code: ApiErrorCode, message: string) => reply.code(API_ERROR_CODES[code].status).send(apiErrorBody(code, message));
 
 /** Every failure becomes `{ error: { code, message } }`; only unexpected ones are logged as errors. */
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  if (error instanceof ApiError) return send(reply, error.statusCode, error.code, error.message);
+  if (error instanceof ApiError) return send(reply, error.code, error.message);
   if (hasZodFastifySchemaValidationErrors(error)) {
     const message = error.validation
       .map((issue) =>
@@ -19,29 +21,30 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
         ),
       )
       .join('; ');
-    return send(reply, 400, 'invalid_request', message);
+    return send(reply, 'invalid_request', message);
   }
-  if (error.validation !== undefined) return send(reply, 400, 'invalid_request', error.message);
-  if (isRedisUnavailable(error)) return send(reply, 503, 'unavailable', 'the queue store (Redis) is unavailable; try again shortly');
-  if (error instanceof StorageNotFoundError) return send(reply, 404, 'not_found', 'the stored object no longer exists');
+  if (error.validation !== undefined) return send(reply, 'invalid_request', error.message);
+  if (isRedisUnavailable(error)) return send(reply, 'unavailable', 'the queue store (Redis) is unavailable; try again shortly');
+  if (error instanceof StorageNotFoundError) return send(reply, 'not_found', 'the stored object no longer exists');
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return send(reply, 413, 'body_too_large', `the body is larger than this route accepts${takesNdjson(request) ? '; send large runs as NDJSON' : ''}`);
+      return send(reply, 'body_too_large', `the body is larger than this route accepts${takesNdjson(request) ? '; send large runs as NDJSON' : ''}`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
       const refused = unsupportedMediaType(request.headers['content-type'], takesNdjson(request));
-      return send(reply, refused.statusCode, refused.code, refused.message);
+      return send(reply, refused.code, refused.message);
     }
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return send(reply, 400, 'invalid_json', 'the JSON body is empty');
+      return send(reply, 'invalid_json', 'the JSON body is empty');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return send(reply, 400, 'invalid_json', `the body is not valid JSON: ${error.message}`);
+      return send(reply, 'invalid_json', `the body is not valid JSON: ${error.message}`);
     default:
       break;
   }
-  if (error.statusCode === 429) return send(reply, 429, 'rate_limited', error.message);
-  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return send(reply, error.statusCode, 'invalid_request', error.message);
+  if (error.statusCode === 429) return send(reply, 'rate_limited', error.message);
+  // Fastify's own refusals of a malformed request (a bad URL, a bad Content-Length): 400s but for a few rare statuses, kept as they are.
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return reply.code(error.statusCode).send(apiErrorBody('invalid_request', error.message));
   request.log.error({ err: error }, 'request failed');
-  return send(reply, 500, 'internal_error', 'an internal error occurred; it has been logged');
+  return send(reply, 'internal_error', 'an internal error occurred; it has been logged');
 }
 
 /** Only POST /v1/runs also streams NDJSON in: the advice to use it belongs there alone. */

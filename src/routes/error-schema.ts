@@ -1,9 +1,30 @@
 import { z } from 'zod';
-
-/** Every error the API answers: `{ error: { code, message } }`. */
-export const errorResponseSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).describe('Error');
+import { API_ERROR_CODES, apiErrorCodesOf } from '../lib/api-error-codes.js';
 
 export type ErrorStatus = 400 | 401 | 404 | 409 | 413 | 415 | 429 | 503;
+
+/**
+ * The one error shape, `{ error: { code, message } }`, as answered with
+ * `status`: its code is one of that status's codes (API_ERROR_CODES), so the
+ * OpenAPI document lists what a client can branch on.
+ */
+function errorResponseSchemaOf(status: ErrorStatus) {
+  const [first, ...rest] = apiErrorCodesOf(status);
+  if (first === undefined) throw new Error(`no API error code has status ${status}`);
+  const meanings = [first, ...rest].map((code) => `${code}: ${API_ERROR_CODES[code].meaning}`).join('; ');
+  return z.object({ error: z.object({ code: z.enum([first, ...rest]).describe(meanings), message: z.string().describe('what went wrong, naming the field or value') }) }).describe(`Error (${status})`);
+}
+
+/** Built once per status: every route shares them. */
+const schemas = new Map<ErrorStatus, ReturnType<typeof errorResponseSchemaOf>>();
+export function errorResponseSchemaFor(status: ErrorStatus): ReturnType<typeof errorResponseSchemaOf> {
+  let schema = schemas.get(status);
+  if (schema === undefined) {
+    schema = errorResponseSchemaOf(status);
+    schemas.set(status, schema);
+  }
+  return schema;
+}
 
 /** What every route of /v1/* can answer whatever it does: a bad request, no token, the rate limit, Redis away. */
 const EVERY_V1_ROUTE = [400, 401, 429, 503] as const satisfies readonly ErrorStatus[];
@@ -13,6 +34,6 @@ const EVERY_V1_ROUTE = [400, 401, 429, 503] as const satisfies readonly ErrorSta
  * `also` (its own, such as 404 for an unknown id), so the document lists
  * what the route can really answer, each in the one error shape.
  */
-export function errorResponses<Also extends ErrorStatus = never>(...also: Also[]): Record<(typeof EVERY_V1_ROUTE)[number] | Also, typeof errorResponseSchema> {
-  return Object.fromEntries([...EVERY_V1_ROUTE, ...also].map((status) => [status, errorResponseSchema])) as Record<(typeof EVERY_V1_ROUTE)[number] | Also, typeof errorResponseSchema>;
+export function errorResponses<Also extends ErrorStatus = never>(...also: Also[]): Record<(typeof EVERY_V1_ROUTE)[number] | Also, ReturnType<typeof errorResponseSchemaOf>> {
+  return Object.fromEntries([...EVERY_V1_ROUTE, ...also].map((status) => [status, errorResponseSchemaFor(status)])) as Record<(typeof EVERY_V1_ROUTE)[number] | Also, ReturnType<typeof errorResponseSchemaOf>>;
 }

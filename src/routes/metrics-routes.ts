@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../deps.js';
 import { MetricsExporter } from '../metrics/metrics-exporter.js';
-import { errorResponseSchema } from './error-schema.js';
+import { errorResponseSchemaFor } from './error-schema.js';
+import { apiErrorBody } from '../lib/api-error-codes.js';
 
 /**
  * GET /metrics for Prometheus. Not behind the API tokens, like /healthz:
@@ -21,7 +22,7 @@ export function metricsRoutes(deps: Deps): FastifyPluginAsyncZod {
           // Open to scrapers: no API token.
           security: [],
           produces: ['text/plain'],
-          response: { 200: z.string().describe('Prometheus text exposition format 0.0.4'), 503: errorResponseSchema },
+          response: { 200: z.string().describe('Prometheus text exposition format 0.0.4'), 503: errorResponseSchemaFor(503) },
         },
       },
       async (_request, reply) => {
@@ -30,7 +31,7 @@ export function metricsRoutes(deps: Deps): FastifyPluginAsyncZod {
           text = await exporter.scrape();
         } catch (error) {
           deps.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'metrics scrape failed');
-          return reply.code(503).send({ error: { code: 'unavailable', message: 'metrics are read from Redis, which did not answer' } });
+          return reply.code(503).send(apiErrorBody('unavailable', 'metrics are read from Redis, which did not answer'));
         }
         return reply.header('content-type', exporter.contentType).send(text);
       },

@@ -35,7 +35,7 @@ export function pipelinesRoutes(deps: Deps): FastifyPluginAsyncZod {
     app.setErrorHandler<FastifyError>((error, request, reply) =>
       errorHandler(
         error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-          ? new ApiError(413, 'body_too_large', `a pipeline definition is at most ${request.routeOptions.bodyLimit} bytes; items to process go in a run (POST /v1/runs { "pipeline": "<id>", "items": [...] }), not in the definition`)
+          ? new ApiError('body_too_large', `a pipeline definition is at most ${request.routeOptions.bodyLimit} bytes; items to process go in a run (POST /v1/runs { "pipeline": "<id>", "items": [...] }), not in the definition`)
           : error,
         request,
         reply,

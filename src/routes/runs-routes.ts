@@ -98,7 +98,7 @@ export function runsRoutes(deps: Deps): FastifyPluginAsyncZod {
       async (request, reply) => {
         const view = await getRunView(deps, request.params.id);
         if (!FINAL_RUN_STATUSES.includes(view.status as RunStatus) || view.results_url === null) {
-          throw new ApiError(409, 'results_not_ready', `run ${view.id} is ${view.status}; results are available once it has ended`);
+          throw new ApiError('results_not_ready', `run ${view.id} is ${view.status}; results are available once it has ended`);
         }
         const stream = await deps.storage.get(storageKeys.runResults(view.id));
         // Streamed as is: a stream bypasses the serializer, whose types only know the JSON error bodies.

@@ -9,5 +9,5 @@ import { NDJSON } from './content-types.js';
 export function unsupportedMediaType(contentType: string | undefined, alsoNdjson: boolean): ApiError {
   const hint = contentType?.startsWith('application/x-www-form-urlencoded') === true ? " (curl -d sends a form: add -H 'content-type: application/json')" : '';
   const accepted = alsoNdjson ? `application/json or ${NDJSON}` : 'application/json';
-  return new ApiError(415, 'unsupported_media_type', `unsupported Content-Type ${contentType === undefined || contentType === '' ? '(none)' : contentType}: send ${accepted}${hint}`);
+  return new ApiError('unsupported_media_type', `unsupported Content-Type ${contentType === undefined || contentType === '' ? '(none)' : contentType}: send ${accepted}${hint}`);
 }

@@ -6,7 +6,7 @@ import { assertJsonDepth } from '../lib/json-depth.js';
 import type { WebhookOutcome } from '../metrics/service-metrics.js';
 import { jobIds } from '../queues/job-ids.js';
 import { emptyQuerySchema } from './empty-query-schema.js';
-import { errorResponseSchema } from './error-schema.js';
+import { errorResponseSchemaFor } from './error-schema.js';
 import { queryValidator } from './query-validator.js';
 
 /** OpenAI's webhook events are a few hundred bytes; anything near this is not one of them. */
@@ -66,19 +66,19 @@ export function webhookRoutes(deps: Deps): FastifyPluginAsyncZod {
           headers: z.object({ 'webhook-id': z.string(), 'webhook-timestamp': z.string(), 'webhook-signature': z.string() }),
           body: eventSchema,
           // Not behind the API's token or rate limit: its own errors only.
-          response: { 200: acknowledgementSchema, 400: errorResponseSchema, 401: errorResponseSchema, 404: errorResponseSchema, 413: errorResponseSchema, 415: errorResponseSchema, 503: errorResponseSchema },
+          response: { 200: acknowledgementSchema, 400: errorResponseSchemaFor(400), 401: errorResponseSchemaFor(401), 404: errorResponseSchemaFor(404), 413: errorResponseSchemaFor(413), 415: errorResponseSchemaFor(415), 503: errorResponseSchemaFor(503) },
         },
       },
       async (request) => {
-        if (secret === undefined) throw new ApiError(404, 'webhooks_disabled', 'webhooks are off on this server: set OPENAI_WEBHOOK_SECRET to the endpoint\'s signing secret to receive them');
+        if (secret === undefined) throw new ApiError('webhooks_disabled', 'webhooks are off on this server: set OPENAI_WEBHOOK_SECRET to the endpoint\'s signing secret to receive them');
         const raw = request.body as unknown;
-        if (typeof raw !== 'string') throw new ApiError(400, 'invalid_request', 'the body must be the JSON event');
+        if (typeof raw !== 'string') throw new ApiError('invalid_request', 'the body must be the JSON event');
         try {
           await deps.openai.webhooks.verifySignature(raw, request.headers, secret, TIMESTAMP_TOLERANCE_SECONDS);
         } catch (error) {
           await deps.metrics.webhookReceived('rejected');
           request.log.warn({ reason: error instanceof Error ? error.message : String(error) }, 'webhook refused');
-          throw new ApiError(401, 'invalid_signature', `webhook refused: ${error instanceof Error ? error.message : 'signature check failed'}`);
+          throw new ApiError('invalid_signature', `webhook refused: ${error instanceof Error ? error.message : 'signature check failed'}`);
         }
         const webhookId = String(request.headers['webhook-id']);
         let event: z.infer<typeof eventSchema>;
@@ -103,10 +103,10 @@ function parseEvent(raw: string): z.infer<typeof eventSchema> {
   try {
     json = JSON.parse(raw);
   } catch {
-    throw new ApiError(400, 'invalid_json', 'the signed body is not valid JSON');
+    throw new ApiError('invalid_json', 'the signed body is not valid JSON');
   }
   const parsed = eventSchema.safeParse(json);
-  if (!parsed.success) throw new ApiError(400, 'invalid_request', 'the signed body is not an OpenAI event ({id, object, created_at, type, data: {id}})');
+  if (!parsed.success) throw new ApiError('invalid_request', 'the signed body is not an OpenAI event ({id, object, created_at, type, data: {id}})');
   return parsed.data;
 }
 

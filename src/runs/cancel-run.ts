@@ -14,7 +14,7 @@ import { FINAL_RUN_STATUSES, type RunStatus } from './run-record.js';
 export async function cancelRun(deps: Deps, runId: string): Promise<void> {
   const run = await deps.ledger.getRun(runId);
   if (run === null) throw notFound('run', runId);
-  if (FINAL_RUN_STATUSES.includes(run.phase as RunStatus)) throw new ApiError(409, 'run_finished', `run ${runId} already ended ${run.phase}`);
+  if (FINAL_RUN_STATUSES.includes(run.phase as RunStatus)) throw new ApiError('run_finished', `run ${runId} already ended ${run.phase}`);
   await deps.ledger.updateRun(runId, { cancel_requested: true });
   for (const shard of await deps.ledger.getShards(runId)) {
     if (shard.step !== 'created' || shard.batch_id === null) continue;

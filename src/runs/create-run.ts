@@ -50,7 +50,7 @@ export async function createRun(
   } catch (error) {
     await deps.ledger.forgetRun(runId, spec.pipeline_id).catch(() => undefined);
     await deps.storage.delete(inputKey).catch(() => undefined);
-    throw error instanceof ApiError ? error : new ApiError(503, 'unavailable', 'the queue store (Redis) is unavailable; the run was not accepted');
+    throw error instanceof ApiError ? error : new ApiError('unavailable', 'the queue store (Redis) is unavailable; the run was not accepted');
   }
   deps.logger.info({ run_id: runId, pipeline_id: spec.pipeline_id, items: written.count }, 'run accepted');
   return run;
@@ -58,5 +58,5 @@ export async function createRun(
 
 /** Answers at once when Redis is down instead of letting a request wait on reconnects. */
 export function assertRedisReady(deps: Deps): void {
-  if (deps.redis.status !== 'ready') throw new ApiError(503, 'unavailable', 'the queue store (Redis) is unavailable; try again shortly');
+  if (deps.redis.status !== 'ready') throw new ApiError('unavailable', 'the queue store (Redis) is unavailable; try again shortly');
 }

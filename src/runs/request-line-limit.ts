@@ -12,4 +12,4 @@ export const maxRequestLineBytes = (tuning: Pick<Tuning, 'shardMaxBytes'>): numb
 
 /** 413 for a request line over maxRequestLineBytes; `label` names it as the caller wrote it (`line 3`, `requests[2]`). */
 export const requestLineTooLarge = (label: string, maxBytes: number): ApiError =>
-  new ApiError(413, 'request_line_too_large', `${label} is larger than ${maxBytes} bytes, the most one request line may take (a batch input file holds at most ${MAX_BATCH_FILE_BYTES} bytes)`);
+  new ApiError('request_line_too_large', `${label} is larger than ${maxBytes} bytes, the most one request line may take (a batch input file holds at most ${MAX_BATCH_FILE_BYTES} bytes)`);

@@ -11,6 +11,7 @@ import { captureLogs } from '../helpers/log-capture.js';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startTestService, type TestService } from '../helpers/test-service.js';
 import type { RunView } from '../../src/runs/run-view.js';
+import { apiErrorCodesOf } from '../../src/lib/api-error-codes.js';
 
 const TOKEN = 'observability-token';
 
@@ -198,6 +199,15 @@ describe('observability: /metrics, /readyz, /docs and the logs', () => {
         assert.ok(schema.includes('"error"') && schema.includes('"code"') && schema.includes('"message"'), `${method.toUpperCase()} ${route} lacks the error shape: ${schema}`);
       }
     }
+    // Each error response lists the codes its status is answered with, as API_ERROR_CODES has them.
+    const codesOf = (route: string, method: string, status: string): unknown => {
+      const schema = doc.paths[route]?.[method]?.responses?.[status]?.content?.['application/json']?.schema as { properties?: { error?: { properties?: { code?: { enum?: unknown } } } } } | undefined;
+      return schema?.properties?.error?.properties?.code?.enum;
+    };
+    assert.deepEqual(codesOf('/v1/runs/{id}/results', 'get', '409'), apiErrorCodesOf(409));
+    assert.deepEqual(codesOf('/v1/runs', 'post', '413'), ['body_too_large', 'request_line_too_large']);
+    assert.ok((codesOf('/v1/runs', 'post', '400') as string[]).includes('duplicate_custom_id'));
+    assert.deepEqual(codesOf('/v1/webhooks/openai', 'post', '401'), ['unauthorized', 'invalid_signature']);
     // Each operation lists the errors it can answer, not every error of the API.
     const statuses = (route: string, method: string): string[] => Object.keys(doc.paths[route]?.[method]?.responses ?? {}).sort();
     assert.deepEqual(statuses('/v1/runs', 'get'), ['200', '400', '401', '429', '503']);
