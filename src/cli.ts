@@ -36,10 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     const { runEmulatorCommand } = await import('./emulator/emulator-command.js');
     return runEmulatorCommand(rest);
   }
-  if (command === undefined) {
-    process.stdout.write(`${USAGE}\n`);
-    return 1;
-  }
+  if (command === undefined) return refuse('no command given');
   if (command === 'help') return printUsage();
   const optionsOnly = command.startsWith('-');
   if (!optionsOnly && !isRole(command) && command !== 'demo') return refuse(`unknown command "${command}"`);

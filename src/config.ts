@@ -9,10 +9,33 @@ import { defaultTuning } from './tuning.js';
  */
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const optionalString = z
+/** Blank and unset are one: loadConfig drops blank values before any variable is read (see blankAsUnset). */
+const optionalString = z.string().optional();
+
+/**
+ * The one place where a blank value (`LOG_LEVEL=` in an .env file, `value: ""`
+ * in a Kubernetes manifest) becomes unset, so every variable takes its default
+ * rather than each refusing or accepting blanks its own way; surrounding
+ * spaces go too.
+ */
+function blankAsUnset(env: NodeJS.ProcessEnv): Record<string, string> {
+  const present: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    const trimmed = value?.trim();
+    if (trimmed !== undefined && trimmed !== '') present[name] = trimmed;
+  }
+  return present;
+}
+
+/** The spellings a yes/no setting accepts, in any case; anything else is refused rather than read as "no". */
+const TRUE_WORDS = ['1', 'true', 'yes', 'on'] as const;
+const FALSE_WORDS = ['0', 'false', 'no', 'off'] as const;
+const flag = z
   .string()
-  .optional()
-  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+  .transform((value) => value.toLowerCase())
+  .pipe(z.enum([...TRUE_WORDS, ...FALSE_WORDS], { message: `must be one of ${[...TRUE_WORDS, ...FALSE_WORDS].join(', ')} (any case)` }))
+  .transform((value) => (TRUE_WORDS as readonly string[]).includes(value))
+  .default(false);
 
 /**
  * Decimal digits only: Number() would also take `1e3`, `0x10` and `0b1`, and
@@ -75,7 +98,11 @@ const envSchema = z.object({
     .transform((value) => (value === undefined ? undefined : value.split(',').map((token) => token.trim()).filter((token) => token !== '')))
     .refine((tokens) => tokens === undefined || tokens.length > 0, { message: 'names no token (comma-separated tokens, or unset for loopback callers only)' })
     .transform((tokens) => tokens ?? []),
-  LOG_LEVEL: z.enum(logLevels).default('info'),
+  LOG_LEVEL: z
+    .string()
+    .transform((value) => value.toLowerCase())
+    .pipe(z.enum(logLevels, { message: `must be one of ${logLevels.join(', ')} (any case)` }))
+    .default('info'),
   PIPELINES_FILE: optionalString,
   /**
    * How long a worker's hold on a job (BullMQ's lockDuration, also the
@@ -114,10 +141,7 @@ const envSchema = z.object({
   /** Threads a worker process parses and encodes batch output files on, beside its event loop (unset: 2; 0 on one core; 0: none). */
   BATCHLINE_JOIN_THREADS: optionalInt(0, 16),
   /** Lets tests and the demo run on a Redis without persistence (a warning is logged). */
-  BATCHLINE_ALLOW_EPHEMERAL_REDIS: z
-    .enum(['0', '1', 'true', 'false'])
-    .default('false')
-    .transform((value) => value === '1' || value === 'true'),
+  BATCHLINE_ALLOW_EPHEMERAL_REDIS: flag,
   /** Key prefix of every BullMQ queue and ledger key, so deployments and tests can share one Redis. */
   BATCHLINE_PREFIX: z
     .string()
@@ -132,10 +156,7 @@ const envSchema = z.object({
    */
   BATCHLINE_SHUTDOWN_GRACE_MS: intWithDefault(60_000, 0),
   /** Bull Board may retry, remove and promote jobs only when set. */
-  BULL_BOARD_WRITABLE: z
-    .enum(['0', '1', 'true', 'false'])
-    .default('false')
-    .transform((value) => value === '1' || value === 'true'),
+  BULL_BOARD_WRITABLE: flag,
 }).superRefine((env, context) => {
   // Checks back off from the first interval up to the maximum: a first interval above the maximum, set or by default, is a typo.
   const initial = env.BATCHLINE_POLL_INITIAL_MS ?? defaultTuning.pollInitialMs;
@@ -153,6 +174,9 @@ const envSchema = z.object({
 
 export type Config = z.infer<typeof envSchema>;
 
+/** Every variable batchline reads. */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as ReadonlyArray<keyof Config>;
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -162,7 +186,7 @@ export class ConfigError extends Error {
 
 /** Reads and validates the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  const parsed = envSchema.safeParse(blankAsUnset(env));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const variable = String(issue.path[0] ?? 'environment');

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ZodError } from 'zod';
+import { listenFailure } from '../listen-failure.js';
 import { METADATA_FAULT_KEYS } from './batch-fault-plan.js';
 import { EMULATOR_OPERATIONS, parseEmulatorOptions, type EmulatorFaultsInput, type EmulatorOptionsInput } from './emulator-options.js';
 import { startEmulator, type RunningEmulator } from './start-emulator.js';
@@ -203,8 +204,12 @@ export async function runEmulatorCommand(argv: string[], io: EmulatorCommandIO =
   try {
     emulator = await startEmulator(options);
   } catch (error) {
-    stderr(`batchline emulator: cannot listen on ${options.host ?? '127.0.0.1'}:${String(options.port)}: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
+    // Exit code 2 with one line, as the service does for a port it cannot take.
+    const host = options.host ?? '127.0.0.1';
+    const port = options.port ?? 4010;
+    const refusal = listenFailure(error, host, port, { port: '--port', host: '--host', style: 'flag' });
+    stderr(`batchline emulator: ${refusal?.message ?? `cannot listen on ${host}:${port}: ${error instanceof Error ? error.message : String(error)}`}\n`);
+    return 2;
   }
   stdout(
     `batchline emulator listening on ${emulator.baseURL} (API key: ${emulator.apiKey}; data in ${emulator.app.emulator.dataDir})\n` +

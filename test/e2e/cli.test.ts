@@ -67,6 +67,11 @@ describe('the batchline command', () => {
     const unknown = await batchline(['launch']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command "launch"/);
+    // No command is a usage error like any other: stderr and exit code 2, nothing on stdout.
+    const none = await batchline([]);
+    assert.equal(none.code, 2);
+    assert.equal(none.stdout, '');
+    assert.match(none.stderr, /^batchline: no command given\n\nUsage: batchline <command>/);
   });
 
   it('refuses unknown options and extra arguments with the usage, and prints its version', async () => {
@@ -102,7 +107,7 @@ describe('the batchline command', () => {
     assert.equal(emulatorRefused.code, 2);
   });
 
-  it('refuses a port in use or an address not of this machine in one line naming PORT or HOST, after closing what it started', async () => {
+  it('refuses a port in use or an address not of this machine in one line naming PORT or HOST (the emulator: --port), exit code 2, after closing what it started', async () => {
     const redis = await startRedis();
     const tmp = await mkdtemp(path.join(tmpdir(), 'batchline-cli-listen-'));
     const taken = createServer().listen(0, '127.0.0.1');
@@ -114,6 +119,10 @@ describe('the batchline command', () => {
         const refused = await batchline([role], { ...serviceEnv(redis.url, tmp), PORT: String(address.port) });
         assertOneLineRefusal(refused, new RegExp(`batchline: PORT=${address.port}: 127\\.0\\.0\\.1:${address.port} is already in use`));
       }
+      // The emulator refuses the same way, naming its own flag.
+      const emulator = await batchline(['emulator', '--port', String(address.port)]);
+      assertOneLineRefusal(emulator, new RegExp(`^batchline emulator: --port ${address.port}: 127\\.0\\.0\\.1:${address.port} is already in use by another process \\(stop it, or set another --port\\)\n$`));
+      assert.equal(emulator.stdout, '');
       // 192.0.2.1 (TEST-NET-1) is never an address of this machine.
       const elsewhere = await batchline(['all'], { ...serviceEnv(redis.url, tmp), HOST: '192.0.2.1', PORT: String(await freePort()) });
       assertOneLineRefusal(elsewhere, /batchline: HOST=192\.0\.2\.1: not an address of this machine/);

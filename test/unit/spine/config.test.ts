@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig, requireOpenAIKey } from '../../../src/config.js';
+import { CONFIG_VARIABLES, ConfigError, loadConfig, requireOpenAIKey } from '../../../src/config.js';
 import { tuningFromConfig } from '../../../src/tuning.js';
 
 /** The variable alone with this value is refused, the message naming it (with its value) and the reason. */
@@ -110,6 +110,31 @@ describe('configuration', () => {
       ['BATCHLINE_QUEUES', 'poll,polls', /unknown stage "polls"/],
     ] as const) {
       assertRefused(variable, value, reason);
+    }
+  });
+
+  it('reads a blank value as unset for every variable (an .env line `LOG_LEVEL=`, a manifest `value: ""`)', () => {
+    assert.ok(CONFIG_VARIABLES.length >= 30, `${CONFIG_VARIABLES.length} variables`);
+    const defaults = loadConfig({});
+    for (const variable of CONFIG_VARIABLES) {
+      for (const blank of ['', '  ']) assert.deepEqual(loadConfig({ [variable]: blank }), defaults, `${variable}=${JSON.stringify(blank)}`);
+    }
+    // All at once, too.
+    assert.deepEqual(loadConfig(Object.fromEntries(CONFIG_VARIABLES.map((variable) => [variable, '']))), defaults);
+  });
+
+  it('reads LOG_LEVEL in any case, and names the levels when it is none of them', () => {
+    for (const [value, level] of [['INFO', 'info'], ['Debug', 'debug'], [' warn ', 'warn'], ['SILENT', 'silent']] as const) assert.equal(loadConfig({ LOG_LEVEL: value }).LOG_LEVEL, level);
+    assertRefused('LOG_LEVEL', 'loud', /must be one of fatal, error, warn, info, debug, trace, silent/);
+    assertRefused('LOG_LEVEL', 'warning', /must be one of/);
+  });
+
+  it('reads yes/no settings from 1/0, true/false, yes/no, on/off in any case, and refuses any other spelling', () => {
+    for (const variable of ['BULL_BOARD_WRITABLE', 'BATCHLINE_ALLOW_EPHEMERAL_REDIS'] as const) {
+      assert.equal(loadConfig({})[variable], false);
+      for (const yes of ['1', 'true', 'TRUE', 'Yes', 'on', ' On ']) assert.equal(loadConfig({ [variable]: yes })[variable], true, `${variable}=${yes}`);
+      for (const no of ['0', 'false', 'False', 'NO', 'off']) assert.equal(loadConfig({ [variable]: no })[variable], false, `${variable}=${no}`);
+      for (const other of ['y', 'n', '2', 'enabled', 'truee']) assertRefused(variable, other, /must be one of 1, true, yes, on, 0, false, no, off \(any case\)/);
     }
   });
 });
