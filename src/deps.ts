@@ -11,6 +11,7 @@ import { nodeHttpFetch } from './lib/node-http-fetch.js';
 import { ServiceMetrics } from './metrics/service-metrics.js';
 import { SlackNotifier } from './notify/slack-notifier.js';
 import { producerRedisOptions } from './queues/redis-connection.js';
+import { RedisOutageLog } from './queues/redis-outage-log.js';
 import { closeStageQueues, createStageQueues, type StageQueues } from './queues/stage-queues.js';
 import { createOutputJoinThreads, type OutputJoinThreads } from './runs/output-join-threads.js';
 import { RunLedger } from './runs/run-ledger.js';
@@ -27,6 +28,8 @@ export interface Deps {
   logger: Logger;
   /** Commands for the ledger and the API; fails fast when Redis is gone (no offline queue). */
   redis: Redis;
+  /** Where every client of the process reports a lost connection, so an outage is logged once, not per retry. */
+  redisOutages: RedisOutageLog;
   queues: StageQueues;
   ledger: RunLedger;
   tokenBudget: TokenBudget;
@@ -53,13 +56,22 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   // Refuse before opening any connection, so a refused start leaves nothing running.
   const apiKey = requireOpenAIKey(config);
   const redis = new Redis({ ...producerRedisOptions(config.REDIS_URL), lazyConnect: true });
-  redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
+  const redisOutages = new RedisOutageLog(logger);
+  redis.on('error', (error: Error) => {
+    if (!redisOutages.report(error, 'service')) logger.warn({ err: error.message }, 'redis connection error');
+  });
+  // This client reconnects on its own after an outage; its being ready again ends the outage for the process.
+  redis.on('ready', () => redisOutages.connected());
   await redis.connect().catch((error: unknown) => logger.warn({ err: String(error) }, 'redis not reachable yet'));
   // The queues share the API's fail-fast client: adding a job never waits on reconnects, and closing
   // them never hangs on a QUIT that a reconnecting client cannot send.
   const queues = createStageQueues(redis, config.BATCHLINE_PREFIX);
-  // Without a listener BullMQ prints each connection error raw to stderr, once per queue; the shared client above already logs it.
-  for (const queue of Object.values(queues)) queue.on('error', (error: Error) => logger.debug({ queue: queue.name, err: error.message }, 'queue connection error'));
+  // Without a listener BullMQ prints each connection error raw to stderr, once per queue; the outage log counts it instead.
+  for (const queue of Object.values(queues)) {
+    queue.on('error', (error: Error) => {
+      if (!redisOutages.report(error, `queue:${queue.name}`)) logger.warn({ queue: queue.name, err: error.message }, 'queue error');
+    });
+  }
   // Environment-set timings sit between the defaults and a caller's own overrides (tests, the demo).
   const tuning = { ...defaultTuning, ...tuningFromConfig(config), ...overrides.tuning };
   let s3Client: S3Client | undefined;
@@ -83,6 +95,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     config,
     logger,
     redis,
+    redisOutages,
     queues,
     ledger: new RunLedger(redis, config.BATCHLINE_PREFIX),
     tokenBudget: new TokenBudget(redis, config.BATCHLINE_PREFIX),

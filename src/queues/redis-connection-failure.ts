@@ -1,3 +1,4 @@
+import { isNotConnectionError } from 'bullmq';
 import type { Redis } from 'ioredis';
 
 /** A client's latest connection error, until it is ready again. */
@@ -28,11 +29,26 @@ export function watchRedisConnection(redis: Redis): void {
   redis.on('ready', () => lastErrors.delete(redis));
 }
 
+const codeOf = (error: Error): string => ('code' in error ? String(error.code) : '');
+
+/** A connection error in words: "connection refused", or the error's own message when it is not a usual one. */
+export function describeConnectionError(error: Error): string {
+  return CAUSES[codeOf(error)] ?? error.message;
+}
+
+/**
+ * Whether an error says the connection to Redis is gone (refused, reset,
+ * closed, timed out, not found) rather than that a command went wrong:
+ * BullMQ's own test, widened to the socket and DNS errors above.
+ */
+export function isRedisConnectionError(error: Error): boolean {
+  return !isNotConnectionError(error) || codeOf(error) in CAUSES;
+}
+
 /** Why the client has no connection, e.g. "connection refused at 127.0.0.1:6379". */
 export function describeRedisConnectionFailure(redis: Redis): string {
   const where = `${redis.options.host ?? '127.0.0.1'}:${redis.options.port ?? 6379}`;
   const error = lastErrors.get(redis);
   if (error === undefined) return `not connected to ${where} (${redis.status})`;
-  const code = 'code' in error ? String(error.code) : '';
-  return `${CAUSES[code] ?? error.message} at ${where}`;
+  return `${describeConnectionError(error)} at ${where}`;
 }
