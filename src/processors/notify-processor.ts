@@ -6,9 +6,10 @@ import { readLines } from '../lib/jsonl.js';
 import { LineFileWriter } from '../lib/line-file-writer.js';
 import { runMessage } from '../notify/run-message.js';
 import { isSuccess, type ResultLine } from '../runs/result-line.js';
-import type { RunRecord, ShardRecord } from '../runs/run-record.js';
+import type { OutputCopy, RunRecord, ShardRecord } from '../runs/run-record.js';
+import type { Logger } from '../lib/logger.js';
 import { finalRunStatus } from '../runs/final-run-status.js';
-import { copyResultsToOutput } from '../runs/copy-results-to-output.js';
+import { copyResultsToOutput, describeOutputFailure, isPermanentOutputFailure } from '../runs/copy-results-to-output.js';
 import { RunSummary } from '../runs/run-summary.js';
 import { storageKeys } from '../runs/storage-keys.js';
 import { StorageNotFoundError } from '../storage/object-storage.js';
@@ -17,15 +18,21 @@ import { crashPoint } from '../lib/crash-point.js';
 
 /**
  * Notify: once every shard's results are stored, writes the run's combined
- * results and errors, settles its final status, and posts one Slack message.
- * Slack is claimed in the ledger before posting: a crash or timeout after the
- * claim loses a message rather than sending two.
+ * results and errors, copies them to the pipeline's output.url, posts one
+ * Slack message, and only then settles the run's final status: a run reads
+ * `notifying` until all of that is done or given up, never final while its
+ * notify job is still retrying.
+ *
+ * Every step is safe to run again. The files are rewritten with the same
+ * bytes; Slack is claimed in the ledger before posting, so a crash or an
+ * ambiguous failure after the claim loses the message rather than sending
+ * two, and the retry that finds the claim taken still settles the run.
  */
 export function createNotifyProcessor(deps: Deps): StageProcessor<'notify'> {
   return async (job) => {
     const { runId } = parsePayload('notify', job.data);
     const run = await deps.ledger.getRun(runId);
-    if (run === null || run.shard_count === null) return;
+    if (run === null || run.phase !== 'sharded' || run.shard_count === null) return;
     const shards = await deps.ledger.getShards(runId);
     if (shards.length < run.shard_count || shards.some((shard) => shard.step !== 'stored')) return;
     const log = deps.logger.child({ run_id: runId });
@@ -33,33 +40,57 @@ export function createNotifyProcessor(deps: Deps): StageProcessor<'notify'> {
     // Re-assembling is safe: the same shard files give the same bytes.
     const summary = await assembleRunResults(deps, run, shards);
     const status = finalRunStatus(run, shards, summary);
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const outputCopy = await copyToOutput(deps, run, lastAttempt, log);
+    if (outputCopy !== null) await deps.ledger.updateRun(runId, { output_copy: outputCopy }, { phase: ['sharded'] });
+
     const finishedAt = new Date();
+    const delivery = {
+      results_url: deps.storage.urlOf(storageKeys.runResults(runId)),
+      errors_url: deps.storage.urlOf(storageKeys.runErrors(runId)),
+      output_copy: outputCopy,
+    };
+    if (await deps.ledger.claimNotification(runId, job.id ?? 'notify')) {
+      crashPoint('notify:after-slack-claim', deps.config);
+      const posted = await deps.slack.post(runMessage(run, status, summary, finishedAt, delivery), run.slack_webhook_url);
+      if (posted.delivered) log.info({ status }, 'run announced');
+      else {
+        log.error({ reason: posted.reason }, 'Slack post failed after the claim; the run is not announced, so it is never announced twice');
+        await deps.metrics.slackFailed();
+      }
+    } else log.info('the run was already announced (or its post given up); settling it');
+
     const patch: Partial<RunRecord> = {
       phase: status as RunRecord['phase'],
       finished_at: finishedAt.toISOString(),
-      results_url: deps.storage.urlOf(storageKeys.runResults(runId)),
-      errors_url: deps.storage.urlOf(storageKeys.runErrors(runId)),
+      results_url: delivery.results_url,
+      errors_url: delivery.errors_url,
       error: status === 'failed' ? describeFailure(summary) : null,
     };
     await deps.ledger.updateRun(runId, patch, { phase: ['sharded'] });
-    const settled = (await deps.ledger.getRun(runId)) ?? run;
-    // The pipeline's output copy (output.url) goes before Slack: a failed copy retries with this job,
-    // and only on its last attempt is it given up, so the run is still announced.
-    const copied = await copyResultsToOutput(deps, settled).catch((error: unknown) => {
-      if (job.attemptsMade + 1 < (job.opts.attempts ?? 1)) throw error;
-      log.error({ err: String(error), output_url: settled.output_url }, 'could not copy the results to the pipeline output; giving up on the copy');
-      return null;
-    });
-    if (copied !== null) log.info({ output: copied }, 'results copied to the pipeline output');
-    if (!(await deps.ledger.claimNotification(runId, job.id ?? 'notify'))) return;
-    crashPoint('notify:after-slack-claim', deps.config);
-    const delivery = await deps.slack.post(runMessage(settled, status, summary, finishedAt), settled.slack_webhook_url);
-    if (delivery.delivered) log.info({ status }, 'run finished and announced');
-    else {
-      log.error({ reason: delivery.reason }, 'Slack post failed after the claim; not retried, so the run is never announced twice');
-      await deps.metrics.slackFailed();
-    }
+    log.info({ status }, 'run finished');
   };
+}
+
+/**
+ * The copy to the pipeline's output.url, or null when it has none. A
+ * failure that would fail again (a missing bucket, access denied) is
+ * recorded at once; any other is retried with the job and recorded on its
+ * last attempt. Either way the run goes on to be announced and settled,
+ * with the failure in its view and its Slack message.
+ */
+async function copyToOutput(deps: Deps, run: RunRecord, lastAttempt: boolean, log: Logger): Promise<OutputCopy | null> {
+  try {
+    const copied = await copyResultsToOutput(deps, run);
+    if (copied !== null) log.info({ output: [copied.results_url, copied.errors_url] }, 'results copied to the pipeline output');
+    return copied;
+  } catch (error) {
+    const permanent = isPermanentOutputFailure(error);
+    if (!permanent && !lastAttempt) throw error;
+    const reason = describeOutputFailure(error);
+    log.error({ err: reason, output_url: run.output_url, permanent }, 'could not copy the results to the pipeline output; giving up on the copy');
+    return { url: run.output_url ?? '', results_url: null, errors_url: null, error: permanent ? reason : `${reason} (gave up after retrying)` };
+  }
 }
 
 function describeFailure(summary: RunSummary): string {

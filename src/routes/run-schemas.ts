@@ -29,6 +29,15 @@ export const runViewSchema = z
     results_url: z.string().nullable(),
     errors_url: z.string().nullable(),
     error: z.string().nullable(),
+    output: z
+      .object({
+        url: z.string().describe("the pipeline's output.url"),
+        results_url: z.string().nullable().describe('the copy of the results; null until copied, or when the copy failed'),
+        errors_url: z.string().nullable().describe('the copy of the errors; null until copied, or when the copy failed'),
+        error: z.string().nullable().describe('why the copy failed for good (the run\'s status still says how its requests went); null otherwise'),
+      })
+      .nullable()
+      .describe("the copy of the results to the pipeline's output.url; null when it has none"),
   })
   .describe('Run');
 

@@ -1,6 +1,9 @@
+import { S3ServiceException } from '@aws-sdk/client-s3';
 import type { Deps } from '../deps.js';
+import { redact } from '../pipelines/collection/collection-failure.js';
+import { errorMessage, isPermanentError } from '../lib/permanent-error.js';
 import { createStorage } from '../storage/create-storage.js';
-import type { RunRecord } from './run-record.js';
+import type { OutputCopy, RunRecord } from './run-record.js';
 import { storageKeys } from './storage-keys.js';
 
 /** Where a run's copy goes under the pipeline's output.url: `<pipeline id>/<run id>/`. */
@@ -10,19 +13,51 @@ export const outputKeys = (run: Pick<RunRecord, 'id' | 'pipeline_id'>) => {
 };
 
 /**
+ * Local file errors that a retry cannot mend: no permission, a read-only
+ * file system, a file where a folder should be.
+ */
+const PERMANENT_FILE_ERRORS = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EISDIR', 'EEXIST']);
+
+/**
+ * True when copying to the output again would fail the same way: S3's 4xx
+ * answers (NoSuchBucket, AccessDenied…) other than 408/409/429, a local
+ * folder the worker may not write, an output.url that cannot be read.
+ * Everything else (5xx, timeouts, resets) is worth another attempt.
+ */
+export function isPermanentOutputFailure(error: unknown): boolean {
+  if (error instanceof OutputUrlError || isPermanentError(error)) return true;
+  const code = typeof error === 'object' && error !== null && 'code' in error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && PERMANENT_FILE_ERRORS.has(code);
+}
+
+/** The output.url itself is not a storage URL (a definition stored before it was checked). */
+class OutputUrlError extends Error {}
+
+/** One line for the run view and Slack: what the output answered, without credentials. */
+export function describeOutputFailure(error: unknown): string {
+  if (error instanceof S3ServiceException) {
+    const status = error.$metadata.httpStatusCode;
+    return redact(`${error.name}${status === undefined ? '' : ` (HTTP ${status})`}: ${error.message}`);
+  }
+  return redact(errorMessage(error));
+}
+
+/**
  * Copies a finished run's results.ndjson and errors.ndjson to its
  * pipeline's output.url (file:// or s3://), streamed. The keys are
  * deterministic, so a repeated notify job rewrites the same objects.
  * Returns the URLs written, or null when the run has no output.
  */
-export async function copyResultsToOutput(deps: Deps, run: RunRecord): Promise<string[] | null> {
+export async function copyResultsToOutput(deps: Deps, run: RunRecord): Promise<Extract<OutputCopy, { error: null }> | null> {
   if (run.output_url === null) return null;
-  const output = createStorage(run.output_url, deps.s3);
+  let output;
+  try {
+    output = createStorage(run.output_url, deps.s3);
+  } catch (error) {
+    throw new OutputUrlError(errorMessage(error));
+  }
   const keys = outputKeys(run);
-  const copies: Array<[from: string, to: string]> = [
-    [storageKeys.runResults(run.id), keys.results],
-    [storageKeys.runErrors(run.id), keys.errors],
-  ];
-  for (const [from, to] of copies) await output.put(to, await deps.storage.get(from));
-  return copies.map(([, to]) => output.urlOf(to));
+  await output.put(keys.results, await deps.storage.get(storageKeys.runResults(run.id)));
+  await output.put(keys.errors, await deps.storage.get(storageKeys.runErrors(run.id)));
+  return { url: run.output_url, results_url: output.urlOf(keys.results), errors_url: output.urlOf(keys.errors), error: null };
 }

@@ -45,7 +45,18 @@ export interface RunRecord {
   metadata: Record<string, string> | null;
   /** Where the pipeline wants a copy of the results (a storage URL), if anywhere. */
   output_url: string | null;
+  /**
+   * What became of that copy once the run's results were assembled (absent
+   * until then, and for runs without output_url). Apart from the status,
+   * which is about the run's requests: a run can succeed and its copy fail.
+   */
+  output_copy?: OutputCopy;
 }
+
+/** The copy of a run's results to its pipeline's output.url: where it went, or why it failed for good. */
+export type OutputCopy =
+  | { url: string; results_url: string; errors_url: string; error: null }
+  | { url: string; results_url: null; errors_url: null; error: string };
 
 /** A shard's step in the ledger; each moves forward only, by compare-and-set. */
 export const SHARD_STEPS = ['planned', 'uploaded', 'creating', 'created', 'terminal', 'stored'] as const;

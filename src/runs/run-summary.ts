@@ -1,6 +1,15 @@
 import type { ResultLine } from './result-line.js';
 import { isSuccess } from './result-line.js';
 
+/** How many flagged or unclear items the Slack message names; the rest are counted. */
+const EXAMPLES_KEPT = 5;
+
+export interface ItemExample {
+  item: string;
+  /** The model's own answer: its reason for a flag, or the text that was neither yes nor no. */
+  reason: string;
+}
+
 /** What a finished run amounts to: counted while its result lines stream past. */
 export class RunSummary {
   succeeded = 0;
@@ -8,15 +17,28 @@ export class RunSummary {
   readonly failuresByCode = new Map<string, number>();
   flagged = 0;
   /** The first few flagged items with the model's reason, for the Slack message. */
-  readonly flaggedExamples: Array<{ item: string; reason: string }> = [];
+  readonly flaggedExamples: ItemExample[] = [];
+  /**
+   * Moderation answers that were neither yes nor no (`flagged: null`: a
+   * refusal, "I cannot tell"). The request was answered, so it counts as
+   * succeeded, but the image was not judged: models refuse most often on
+   * exactly the explicit images a person needs to see.
+   */
+  unclear = 0;
+  readonly unclearExamples: ItemExample[] = [];
   firstFailure: { code: string; message: string } | null = null;
 
   add(line: ResultLine): void {
     if (isSuccess(line)) {
       this.succeeded += 1;
-      if (line.output?.['flagged'] === true) {
+      const output = line.output;
+      if (output === null || !('flagged' in output)) return;
+      if (output['flagged'] === true) {
         this.flagged += 1;
-        if (this.flaggedExamples.length < 5) this.flaggedExamples.push({ item: describeItem(line), reason: String(line.output['text'] ?? '') });
+        keepExample(this.flaggedExamples, line);
+      } else if (output['flagged'] === null) {
+        this.unclear += 1;
+        keepExample(this.unclearExamples, line);
       }
       return;
     }
@@ -29,6 +51,10 @@ export class RunSummary {
   get total(): number {
     return this.succeeded + this.failed;
   }
+}
+
+function keepExample(examples: ItemExample[], line: ResultLine): void {
+  if (examples.length < EXAMPLES_KEPT) examples.push({ item: describeItem(line), reason: String(line.output?.['text'] ?? '') });
 }
 
 function describeItem(line: ResultLine): string {

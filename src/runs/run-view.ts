@@ -1,4 +1,4 @@
-import type { RunRecord, RunStatus, ShardRecord } from './run-record.js';
+import type { OutputCopy, RunRecord, RunStatus, ShardRecord } from './run-record.js';
 
 /** A run as the HTTP API returns it (PRODUCT.md, "A run"). */
 export interface RunView {
@@ -26,6 +26,12 @@ export interface RunView {
   results_url: string | null;
   errors_url: string | null;
   error: string | null;
+  /**
+   * The copy to the pipeline's output.url; null when it has none. Its
+   * URLs and error are null until the run's results are copied; `error`
+   * says why the copy failed, while `status` stays about the requests.
+   */
+  output: OutputCopy | { url: string; results_url: null; errors_url: null; error: null } | null;
 }
 
 /**
@@ -73,5 +79,6 @@ export function toRunView(run: RunRecord, shards: ShardRecord[]): RunView {
     results_url: run.results_url,
     errors_url: run.errors_url,
     error: run.error,
+    output: run.output_url === null ? null : (run.output_copy ?? { url: run.output_url, results_url: null, errors_url: null, error: null }),
   };
 }

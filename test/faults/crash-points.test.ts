@@ -101,11 +101,12 @@ describe('a worker killed at each named point of each stage', () => {
 
       // Same environment: the marker makes the restarted worker run through the point.
       const second = h.spawnWorker(crashEnv);
-      // A run already final at the kill (after the Slack claim) has no next step to take.
-      const progressed = statusAtKill === 'succeeded' ? null : h.waitForProgress(run.id, markAtKill, 60_000);
+      // Never final at the kill: the status lands after the Slack post, so even a kill after the claim leaves a step (settling) to take.
+      assert.notEqual(statusAtKill, 'succeeded', 'the run reads final only once its notify stage is done');
+      const progressed = h.waitForProgress(run.id, markAtKill, 60_000);
       const ended = await h.waitForSettled(run.id, 60_000);
       const recoveryMs = Date.now() - killedAt;
-      const progressMs = progressed === null ? null : (await progressed) - killedAt;
+      const progressMs = (await progressed) - killedAt;
       assert.equal(ended.status, 'succeeded', JSON.stringify(ended));
       assert.equal(ended.counts.succeeded, REQUESTS);
       const findings = await assertFaultOracles(h.t, { runId: run.id, customIds: customIds(tag), slackMayBeLost: expectSlack === 'lost' });
@@ -115,7 +116,7 @@ describe('a worker killed at each named point of each stage', () => {
         const file = fileURLToPath(h.t.service.deps.storage.urlOf(storageKeys.shardResults(run.id, shard, 0)));
         assert.equal(sha256(await readFile(file)), digest, `shard ${shard}'s results rewritten with the same bytes`);
       }
-      const progressNote = progressMs === null ? '' : `; ledger moved again after ${(progressMs / 1000).toFixed(2)} s`;
+      const progressNote = `; ledger moved again after ${(progressMs / 1000).toFixed(2)} s`;
       reportRecovery(`worker SIGKILL at ${point}`, recoveryMs, `kill to settled, incl. worker start; run was ${statusAtKill}${progressNote}`);
       await second.stop();
     });

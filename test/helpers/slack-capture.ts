@@ -7,8 +7,12 @@ export interface CapturedSlack {
   messages: Array<{ path: string; body: { text?: string } }>;
   /** Resolves with the next message whose text passes the test (or one already received). */
   waitFor(test: (text: string) => boolean): Promise<string>;
-  /** The next request answers with this status (e.g. 500 to simulate Slack failing). */
-  failNext(status: number): void;
+  /** The next request answers with this status and headers (404 as a revoked webhook, 429 with retry-after…); calls queue up. */
+  failNext(status: number, headers?: Record<string, string>): void;
+  /** The next request is read and never answered: the poster cannot know whether Slack took it. */
+  hangNext(): void;
+  /** Requests received, answered or not. */
+  readonly requests: () => number;
   close(): Promise<void>;
 }
 
@@ -16,14 +20,17 @@ export interface CapturedSlack {
 export async function startSlackCapture(): Promise<CapturedSlack> {
   const messages: CapturedSlack['messages'] = [];
   const events = new EventEmitter();
-  let failStatus: number | null = null;
+  const failures: Array<{ status: number; headers: Record<string, string> } | 'hang'> = [];
+  let received = 0;
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      if (failStatus !== null) {
-        response.writeHead(failStatus).end('failure');
-        failStatus = null;
+      received += 1;
+      const failure = failures.shift();
+      if (failure === 'hang') return;
+      if (failure !== undefined) {
+        response.writeHead(failure.status, failure.headers).end('failure');
         return;
       }
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { text?: string };
@@ -51,9 +58,13 @@ export async function startSlackCapture(): Promise<CapturedSlack> {
         events.on('message', listener);
       });
     },
-    failNext(status) {
-      failStatus = status;
+    failNext(status, headers = {}) {
+      failures.push({ status, headers });
     },
+    hangNext() {
+      failures.push('hang');
+    },
+    requests: () => received,
     async close() {
       server.closeAllConnections();
       server.close();

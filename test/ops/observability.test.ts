@@ -74,7 +74,7 @@ describe('observability: /metrics, /readyz, /docs and the logs', () => {
 
   it('changes after a run: jobs, batches, request outcomes, status checks, latency to results, Slack failures', async () => {
     const before = await scrape();
-    t.slack.failNext(500);
+    t.slack.failNext(404);
     const posted = await t.request(
       'POST',
       '/v1/runs',

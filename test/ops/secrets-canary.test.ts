@@ -126,7 +126,7 @@ describe('no secret in a log line, in Redis or in storage', () => {
     }
 
     // A run that succeeds (the emulator's signed webhook checks it) but whose Slack post fails.
-    slack.failNext(500);
+    slack.failNext(404);
     const items = [{ id: 'a1', text: 'Bees pollinate crops. Yields depend on them.' }, { id: 'a2', text: `EMULATOR_FAIL so this one fails.` }];
     const posted = await call(good, 'POST', '/v1/runs', { authorization: bearer, body: JSON.stringify({ template: { type: 'summarize' }, items }) });
     assert.equal(posted.status, 202, posted.text);

@@ -1,0 +1,48 @@
+import { IncomingWebhookHTTPError, IncomingWebhookRequestError } from '@slack/webhook';
+
+/**
+ * A failed Slack post, classified by whether Slack may have shown it.
+ * `notPosted`: certainly not shown (the connection was refused, the name did
+ * not resolve, Slack answered 429 or 5xx), so posting again cannot make a
+ * second message. Otherwise the request may have reached Slack (a timeout
+ * or a reset after sending): posting again could show the message twice.
+ */
+export interface SlackFailure {
+  notPosted: boolean;
+  /** What Slack asked to wait before the next post (a 429's retry-after), in ms. */
+  retryAfterMs: number | null;
+  reason: string;
+}
+
+/** Connection errors raised before a request is sent: nothing reached Slack. */
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+export function classifySlackFailure(error: unknown, retryAfter: string | null, now = Date.now()): SlackFailure {
+  if (error instanceof IncomingWebhookHTTPError) {
+    // Slack answers 429 and 5xx before it accepts the message; other 4xx (a revoked webhook, a bad payload) fail the same way again.
+    const notPosted = error.statusCode === 429 || error.statusCode >= 500;
+    return { notPosted, retryAfterMs: error.statusCode === 429 ? parseRetryAfter(retryAfter, now) : null, reason: `HTTP ${error.statusCode}${error.body === '' ? '' : `: ${error.body.slice(0, 200)}`}` };
+  }
+  if (error instanceof IncomingWebhookRequestError) {
+    const code = errorCode(error.original);
+    return { notPosted: code !== undefined && NEVER_CONNECTED.has(code), retryAfterMs: null, reason: code ?? error.original.message };
+  }
+  return { notPosted: false, retryAfterMs: null, reason: error instanceof Error ? error.message : String(error) };
+}
+
+/** The system error code of a failed fetch (undici keeps it on the cause), or of the error itself. */
+function errorCode(error: Error): string | undefined {
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+/** `Retry-After` as seconds or an HTTP date (RFC 9110), in ms from now; null when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
+  if (value === null || value.trim() === '') return null;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
