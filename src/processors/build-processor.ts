@@ -83,23 +83,24 @@ async function buildFromItems(
     if (pending === undefined) return;
     const built = await pending.built;
     if (!built.ok) {
-      await rejected.write(encodeResultLine(errorResultLine(pending.customId, pending.itemRef, built.error)));
+      await rejected.write(encodeResultLine(errorResultLine(pending.customId, itemRefOf(pending.item, pending.index, template), built.error)));
       return;
     }
     const requestLine = encodeRequestLine(pending.customId, endpoint, built.body, built.inlineImages);
-    await assembler.add(requestLine, encodeManifestLine(pending.customId, pending.itemRef), model);
+    // The manifest keeps the item's identity as its result lines will show it, so the join copies it as stored.
+    const itemRef = itemRefOf(pending.item, pending.index, template, built.storedId);
+    await assembler.add(requestLine, encodeManifestLine(pending.customId, itemRef), model);
     await reportProgress(pending.position);
   };
   try {
     for await (const line of readLines(await deps.storage.get(storageKeys.itemsInput(run.id)))) {
       const item = JSON.parse(line) as TemplateItem;
       const customId = customIdFor(item, index, template);
-      const itemRef = itemRefOf(item, template);
-      index += 1;
       const built = buildRequestBody(template, item, { readObject });
       // Its outcome is read when its turn comes; until then a failure must not count as unhandled.
       built.catch(() => undefined);
-      window.push({ customId, itemRef, position: index, built });
+      window.push({ customId, item, index, position: index + 1, built });
+      index += 1;
       if (window.length >= BUILD_WINDOW) await consumeOldest();
     }
     while (window.length > 0) await consumeOldest();
@@ -115,7 +116,9 @@ const BUILD_WINDOW = 8;
 
 interface PendingItem {
   customId: string;
-  itemRef: ReturnType<typeof itemRefOf>;
+  item: TemplateItem;
+  /** 0-based position in the input: a POSTed item's position in its POST. */
+  index: number;
   /** 1-based position in the input, for progress. */
   position: number;
   built: ReturnType<typeof buildRequestBody>;

@@ -3,7 +3,7 @@ import { badRequest } from '../lib/api-error.js';
 import { BATCH_ENDPOINTS, METADATA_MAX_KEY_LENGTH, METADATA_MAX_PAIRS, METADATA_MAX_VALUE_LENGTH } from '../lib/batch-limits.js';
 import { RESERVED_METADATA_PAIRS, RESERVED_METADATA_PREFIX } from './batch-metadata.js';
 import { formatZodError } from '../lib/format-zod-error.js';
-import { customIdFor } from '../pipelines/templates/item-identity.js';
+import { badItemId, customIdFor, GENERATED_ID_PREFIX, ownIdOf } from '../pipelines/templates/item-identity.js';
 import { missingPostedContent } from '../pipelines/templates/posted-item-content.js';
 import { lookupPath } from '../pipelines/templates/render-placeholders.js';
 import { placeholdersOf, templateDefinitionSchema, type TemplateDefinition } from '../pipelines/templates/template-definition.js';
@@ -80,14 +80,16 @@ function parseRequestsRun(body: object): ParsedRunBody {
 }
 
 /**
- * Refuses POSTed items the template cannot use at all: one without the
- * content its template reads (a placeholder's field, an article's text, an
- * image), or two items that would share a custom_id.
+ * Refuses POSTed items the template cannot use at all: one whose id is not
+ * a usable id, one without the content its template reads (a placeholder's
+ * field, an article's text, an image), or two items that would share a custom_id.
  */
 export function checkItems(template: TemplateDefinition, items: ReadonlyArray<Record<string, unknown>>): void {
   const placeholders = placeholdersOf(template);
   const seen = new Map<string, number>();
   items.forEach((item, index) => {
+    const badId = badItemId(item, template);
+    if (badId !== null) throw badRequest('invalid_request', `items[${index}].${badId.field} ${badId.problem}`);
     const missing = missingPostedContent(template, item);
     if (missing !== null) throw badRequest('missing_field', `items[${index}] ${missing}`);
     for (const placeholder of placeholders) {
@@ -97,9 +99,24 @@ export function checkItems(template: TemplateDefinition, items: ReadonlyArray<Re
     }
     const customId = customIdFor(item, index, template);
     const earlier = seen.get(customId);
-    if (earlier !== undefined) throw badRequest('duplicate_custom_id', `items[${index}] and items[${earlier}] share the id "${customId}"; item ids must be unique within a run`);
+    if (earlier !== undefined) throw badRequest('duplicate_custom_id', `${sharedIdMessage(items, template, customId, index, earlier)}; item ids must be unique within a run`);
     seen.set(customId, index);
   });
+}
+
+/**
+ * Says how two items came to one id truthfully: an item without an id of
+ * its own is named `item-<index>` by batchline, which a sender may not know.
+ */
+function sharedIdMessage(items: ReadonlyArray<Record<string, unknown>>, template: TemplateDefinition, customId: string, index: number, earlier: number): string {
+  const hasOwnId = (position: number): boolean => {
+    const item = items[position] ?? {};
+    return typeof item.custom_id === 'string' || ownIdOf(item, template) !== null;
+  };
+  const generated = `items without an id are named ${GENERATED_ID_PREFIX}<position>`;
+  if (!hasOwnId(earlier)) return `items[${index}]'s id "${customId}" is the id items[${earlier}] was given (it has no id of its own, and ${generated})`;
+  if (!hasOwnId(index)) return `items[${index}] has no id of its own and would be named "${customId}" (${generated}), the id of items[${earlier}]`;
+  return `items[${index}] and items[${earlier}] share the id "${customId}"`;
 }
 
 function parse<Schema extends z.ZodType>(schema: Schema, body: unknown): z.infer<Schema> {

@@ -109,4 +109,21 @@ describe('a run goes from POST to Slack', () => {
     const failed = (await t.request('GET', '/v1/runs?status=failed')).body as { data: RunView[] };
     assert.equal(failed.data.length, 0);
   });
+
+  it('template + items: an item without an id is named by its position, never echoed whole', async () => {
+    const article = 'Tides follow the moon. '.repeat(20);
+    const items = [{ text: article, title: 'Tides' }, { id: 'b2', text: 'Snow closed the pass. Traffic waits.' }];
+    const posted = await t.request('POST', '/v1/runs', { template: { type: 'summarize' }, items });
+    assert.equal(posted.status, 202, posted.text);
+    const run = await t.waitForRunEnd((posted.body as RunView).id);
+    assert.equal(run.status, 'succeeded', JSON.stringify(run));
+    const lines = parseNdjson((await t.request('GET', `/v1/runs/${run.id}/results`)).text);
+    assert.deepEqual(
+      lines.map((line) => [line.custom_id, line.item]).sort(),
+      [
+        ['b2', { id: 'b2' }],
+        ['item-0', { index: 0 }],
+      ],
+    );
+  });
 });

@@ -3,7 +3,7 @@ import { FilteredItemSource } from './filtered-item-source.js';
 import type { ItemSource } from './item-source.js';
 import { LocalItemSource } from './local-item-source.js';
 import { S3ItemSource } from './s3-item-source.js';
-import type { SourceDefinition } from './source-definition.js';
+import { DEFAULT_SETTLE_SECONDS, type SourceDefinition } from './source-definition.js';
 
 /**
  * The item source a pipeline's `source` describes, with its filters applied
@@ -19,7 +19,9 @@ export function createItemSource(definition: SourceDefinition, s3: () => S3Clien
       (objects) => source.withContentTypes(objects),
     );
   }
-  return new FilteredItemSource(new LocalItemSource(definition.path), {
+  // S3 needs no settle time: an object appears whole when its upload completes.
+  const settleMs = (definition.settle_seconds ?? DEFAULT_SETTLE_SECONDS) * 1000;
+  return new FilteredItemSource(new LocalItemSource(definition.path, settleMs), {
     suffixes: definition.suffixes,
     maxObjectBytes: definition.max_object_bytes,
   });

@@ -8,6 +8,12 @@ import { SourceUnavailableError } from './source-unavailable-error.js';
 
 const PAGE_SIZE = 1000;
 
+/** Modification times (ms since the epoch) strictly between these are of files still being written. */
+interface SettlingWindow {
+  from: number;
+  to: number;
+}
+
 interface Entry {
   name: string;
   /** The real path: the entry itself, or a symlink's resolved target. */
@@ -18,7 +24,9 @@ interface Entry {
 /**
  * Items are the files under a local folder, recursively. Dotfiles and dot
  * folders are skipped (editor swap files, .DS_Store, partial uploads), and so
- * are symlinks that lead outside the folder.
+ * are symlinks that lead outside the folder, and files modified within the
+ * settle time: they are still being written, and are listed once they have
+ * gone unmodified that long.
  */
 export class LocalItemSource implements ItemSource {
   readonly root: string;
@@ -32,7 +40,16 @@ export class LocalItemSource implements ItemSource {
   /** The path as the definition gave it: a relative one is resolved where the worker runs, which its error must say. */
   private readonly given: string;
 
-  constructor(root: string) {
+  /**
+   * @param settleMs how long a file must have gone unmodified to be listed. cp,
+   * scp and rsync --inplace write a file where it will stay, so a listing
+   * during the copy sees a partial file whose version changes with every
+   * write; waiting for its mtime to settle sends it once, whole. 0 lists every file.
+   */
+  constructor(
+    root: string,
+    private readonly settleMs = 0,
+  ) {
     this.given = root;
     this.root = path.resolve(root);
   }
@@ -41,10 +58,23 @@ export class LocalItemSource implements ItemSource {
     return `local folder ${this.root}`;
   }
 
+  /**
+   * The modification times of files still being written, one window for the
+   * whole listing: within the settle time of now. It reaches as far into the
+   * future, for a writer whose clock runs a little ahead (a network mount);
+   * a file dated further ahead was not written just now (a copy that kept
+   * odd timestamps) and is listed rather than held back until that date.
+   */
+  private settlingWindow(): SettlingWindow | null {
+    if (this.settleMs === 0) return null;
+    const now = Date.now();
+    return { from: now - this.settleMs, to: now + this.settleMs };
+  }
+
   async *listPages(): AsyncIterable<SourceObject[]> {
     const root = await this.resolveRoot();
     let page: SourceObject[] = [];
-    for await (const object of this.walk(root, '', new Set([root]), root)) {
+    for await (const object of this.walk(root, '', new Set([root]), root, this.settlingWindow())) {
       page.push(object);
       if (page.length >= PAGE_SIZE) {
         yield page;
@@ -142,7 +172,7 @@ export class LocalItemSource implements ItemSource {
    * so the order is that of the full keys, the order S3 lists in. Only one
    * directory's names are held at a time; files are stat'ed as they are yielded.
    */
-  private async *walk(dir: string, keyPrefix: string, ancestors: Set<string>, root: string): AsyncGenerator<SourceObject> {
+  private async *walk(dir: string, keyPrefix: string, ancestors: Set<string>, root: string, settling: SettlingWindow | null): AsyncGenerator<SourceObject> {
     let dirents: Dirent[];
     try {
       dirents = await readdir(dir, { withFileTypes: true });
@@ -179,7 +209,7 @@ export class LocalItemSource implements ItemSource {
         // A link back to a folder on the current path would recurse forever.
         if (ancestors.has(entry.real)) continue;
         ancestors.add(entry.real);
-        yield* this.walk(entry.real, `${key}/`, ancestors, root);
+        yield* this.walk(entry.real, `${key}/`, ancestors, root, settling);
         ancestors.delete(entry.real);
         continue;
       }
@@ -191,6 +221,7 @@ export class LocalItemSource implements ItemSource {
         throw error;
       }
       if (!stats.isFile()) continue;
+      if (settling !== null && stats.mtimeMs > settling.from && stats.mtimeMs < settling.to) continue;
       // Size and modification time change whenever a file is rewritten (an
       // overwrite within the same clock tick and at the same size is the blind spot).
       yield { key, version: `${stats.size}-${stats.mtimeMs}`, size: stats.size, lastModified: stats.mtime.toISOString() };

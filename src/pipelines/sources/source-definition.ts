@@ -32,11 +32,20 @@ export const s3SourceDefinitionSchema = z
   })
   .strict();
 
+/** How long a local file must have gone unmodified before it is collected, unless the source says otherwise. */
+export const DEFAULT_SETTLE_SECONDS = 5;
+
 export const localSourceDefinitionSchema = z
   .object({
     type: z.literal('local'),
     /** A folder; relative paths resolve against the service's working directory. */
     path: z.string().min(1),
+    /**
+     * A file modified more recently than this is being written (cp, scp and
+     * rsync --inplace write in place) and waits for a later collection, so a
+     * partial file is never sent. Default DEFAULT_SETTLE_SECONDS; 0 collects at once.
+     */
+    settle_seconds: z.number().nonnegative().max(24 * 60 * 60).optional(),
     suffixes: suffixes.optional(),
     max_object_bytes: maxObjectBytes.optional(),
     max_items_per_run: maxItemsPerRun.optional(),

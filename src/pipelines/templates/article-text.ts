@@ -1,5 +1,6 @@
 import { extname } from 'node:path';
 import { itemFailure, itemOk, type ItemOutcome } from './item-error.js';
+import { ownIdOf } from './item-identity.js';
 import { readItemObject } from './read-item-object.js';
 import { lookupPath } from './render-placeholders.js';
 import type { SummarizeTemplate } from './template-definition.js';
@@ -16,6 +17,12 @@ const TEXT_EXTENSIONS = new Set(['.txt', '.text', '.md', '.markdown']);
 /** Where a stored `.json` article may keep its text when the template's field is absent. */
 const JSON_FALLBACK_FIELDS = ['content', 'body'] as const;
 
+/** An article's text, and the id a stored `.json` article gives itself (its `id_field`, else `id`), for its result line. */
+export interface Article {
+  text: string;
+  storedId: string | number | null;
+}
+
 /**
  * The article a summarize request is about.
  * - A POSTed item: the template's `field` (default `text`, dotted paths allowed).
@@ -27,9 +34,9 @@ export const articleTextForItem = async (
   template: SummarizeTemplate,
   item: TemplateItem,
   readObject: ReadObject | undefined,
-): Promise<ItemOutcome<string>> => {
+): Promise<ItemOutcome<Article>> => {
   const posted = lookupPath(item, template.field);
-  if (posted.found && posted.value !== null) return asText(posted.value, `the item's "${template.field}"`);
+  if (posted.found && posted.value !== null) return articleOf(asText(posted.value, `the item's "${template.field}"`), null);
 
   const key = sourceKeyOf(item);
   if (key === null) return itemFailure('missing_field', `the item has no "${template.field}" field (and no "key" of a stored article)`);
@@ -40,7 +47,7 @@ export const articleTextForItem = async (
   }
 
   const text = await readItemObject(item, key, readObject, MAX_ARTICLE_BYTES, 'item_too_large', (bytes) => decodeUtf8(bytes, key));
-  if (!text.ok || !isJson) return text.ok ? asText(text.value, key) : text;
+  if (!text.ok || !isJson) return text.ok ? articleOf(asText(text.value, key), null) : text;
 
   let parsed: unknown;
   try {
@@ -51,10 +58,13 @@ export const articleTextForItem = async (
   if (!isPlainObject(parsed)) return itemFailure('invalid_item', `${key} must hold a JSON object`);
   for (const field of [template.field, ...JSON_FALLBACK_FIELDS]) {
     const found = lookupPath(parsed, field);
-    if (found.found && found.value !== null) return asText(found.value, `${key}'s "${field}"`);
+    if (found.found && found.value !== null) return articleOf(asText(found.value, `${key}'s "${field}"`), ownIdOf(parsed, template));
   }
   return itemFailure('missing_field', `${key} has no "${template.field}", "content" or "body" field`);
 };
+
+const articleOf = (text: ItemOutcome<string>, storedId: string | number | null): ItemOutcome<Article> =>
+  text.ok ? itemOk({ text: text.value, storedId }) : text;
 
 const asText = (value: unknown, what: string): ItemOutcome<string> => {
   if (typeof value !== 'string') return itemFailure('invalid_item', `${what} is ${Array.isArray(value) ? 'an array' : `a ${typeof value}`}, not text`);

@@ -11,7 +11,7 @@ export interface BuildRequestContext {
   readObject?: ReadObject;
 }
 
-export type BuildRequestResult = { ok: true; body: Body; inlineImages: readonly InlineDataUrl[] } | { ok: false; error: ItemError };
+export type BuildRequestResult = { ok: true; body: Body; inlineImages: readonly InlineDataUrl[]; storedId: string | number | null } | { ok: false; error: ItemError };
 
 type Body = Record<string, unknown>;
 
@@ -19,6 +19,8 @@ interface BuiltBody {
   body: Body;
   /** The data URLs built here that the body carries, for the request line to copy in whole (see InlineDataUrl). */
   inlineImages: readonly InlineDataUrl[];
+  /** The id a stored object gave itself (a `.json` article's), for the item's result line; read here, where the object is. */
+  storedId: string | number | null;
 }
 
 /**
@@ -67,10 +69,10 @@ const bodyFor = async (template: TemplateDefinition, item: TemplateItem, ctx: Bu
         model: template.model,
         messages: [
           { role: 'system', content: template.system_prompt },
-          { role: 'user', content: article.value },
+          { role: 'user', content: article.value.text },
         ],
         ...maxTokens(template.max_tokens),
-      });
+      }, [], article.value.storedId);
     }
     case 'chat': {
       const system = template.system_prompt === undefined ? undefined : renderPlaceholders(template.system_prompt, item);
@@ -107,6 +109,9 @@ const bodyFor = async (template: TemplateDefinition, item: TemplateItem, ctx: Bu
   }
 };
 
-const ok = (body: Body, inlineImages: readonly InlineDataUrl[] = []): ItemOutcome<BuiltBody> => ({ ok: true, value: { body, inlineImages } });
+const ok = (body: Body, inlineImages: readonly InlineDataUrl[] = [], storedId: string | number | null = null): ItemOutcome<BuiltBody> => ({
+  ok: true,
+  value: { body, inlineImages, storedId },
+});
 
 const maxTokens = (value: number | undefined): Body => (value === undefined ? {} : { max_tokens: value });

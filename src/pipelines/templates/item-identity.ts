@@ -7,20 +7,60 @@ const CUSTOM_ID_MAX = 64;
 /** 80 bits of sha256: a collision among even millions of distinct keys is not a practical event. */
 const HASH_HEX_CHARS = 20;
 const SLUG_MAX = CUSTOM_ID_MAX - HASH_HEX_CHARS - 1;
-/** A result line keeps an item field only when its JSON is at most this long (see itemRefOf). */
-export const ITEM_REF_MAX_FIELD_CHARS = 200;
+/** A POSTed item's own custom_id: at most what a request line's custom_id may be. */
+export const ITEM_CUSTOM_ID_MAX = 512;
 
 /** The item field that names a POSTed item: summarize's `id_field`, else `id`. */
 const idFieldsOf = (template: TemplateDefinition | undefined): string[] =>
   template?.type === 'summarize' && template.id_field !== 'id' ? [template.id_field, 'id'] : ['id'];
 
-const scalarId = (item: TemplateItem, path: string): string | number | null => {
-  const found = lookupPath(item, path);
-  if (!found.found) return null;
-  if (typeof found.value === 'string' && found.value !== '') return found.value;
-  if (typeof found.value === 'number' && Number.isFinite(found.value)) return found.value;
+/** A usable id: a non-empty string or a finite number. */
+const isItemId = (value: unknown): value is string | number =>
+  (typeof value === 'string' && value !== '') || (typeof value === 'number' && Number.isFinite(value));
+
+/**
+ * An object's own id (a POSTed item, or a stored `.json` article): the
+ * first of the id fields it has, when that is a usable id. Whether a POSTed
+ * item's id is usable was checked when its run was accepted (badItemId).
+ */
+export const ownIdOf = (object: Readonly<Record<string, unknown>>, template?: TemplateDefinition): string | number | null => {
+  for (const path of idFieldsOf(template)) {
+    const found = lookupPath(object, path);
+    if (found.found) return isItemId(found.value) ? found.value : null;
+  }
   return null;
 };
+
+/**
+ * Why a POSTed item's identity is unusable, as the field and what is wrong
+ * with it, or null. An id field that is present must be a usable id (an
+ * object, `true` or `""` silently falling back to a generated id would name
+ * the item other than its sender did), and so must `custom_id`.
+ */
+export const badItemId = (item: TemplateItem, template?: TemplateDefinition): { field: string; problem: string } | null => {
+  if ('custom_id' in item && !(typeof item.custom_id === 'string' && item.custom_id !== '' && item.custom_id.length <= ITEM_CUSTOM_ID_MAX)) {
+    return { field: 'custom_id', problem: `must be a non-empty string of at most ${ITEM_CUSTOM_ID_MAX} characters, not ${describeValue(item.custom_id)}` };
+  }
+  for (const path of idFieldsOf(template)) {
+    const found = lookupPath(item, path);
+    if (!found.found) continue;
+    if (!isItemId(found.value)) return { field: path, problem: `must be a non-empty string or a number, not ${describeValue(found.value)}` };
+    // The first id field present names the item; a later one is not read.
+    return null;
+  }
+  return null;
+};
+
+const describeValue = (value: unknown): string => {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return value === '' ? 'an empty string' : `a string of ${value.length} characters`;
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
+};
+
+/** The ids batchline gives POSTed items that have none of their own start so, followed by the item's position. */
+export const GENERATED_ID_PREFIX = 'item-';
+const generatedIdOf = (index: number): string => `${GENERATED_ID_PREFIX}${index}`;
 
 /**
  * The readable part of a source item's custom id: the key's characters
@@ -54,35 +94,24 @@ export const customIdFor = (item: TemplateItem, index: number, template?: Templa
     const hash = createHash('sha256').update(JSON.stringify([key, version])).digest('hex').slice(0, HASH_HEX_CHARS);
     return `${slugOf(key)}-${hash}`;
   }
-  for (const path of idFieldsOf(template)) {
-    const id = scalarId(item, path);
-    if (id !== null) return String(id);
-  }
-  return `item-${index}`;
+  const id = ownIdOf(item, template);
+  return id === null ? generatedIdOf(index) : String(id);
 };
 
 /**
- * The part of an item a result line keeps, so results can be joined back to
- * items without repeating their content:
- * - a source item: `{ key }`;
- * - a POSTed item with an id (summarize's `id_field`, else `id`): `{ <that field>: id }`;
- * - any other item: its top-level fields whose JSON is at most
- *   ITEM_REF_MAX_FIELD_CHARS characters (article text, big nested objects
- *   and image payloads are left out; `image_base64` and `data:` image URLs
- *   always are). This may be `{}`; the line's custom_id still identifies it.
+ * The part of an item a result line keeps: enough to join a result back to
+ * its item, never its content (article text, images), so every line
+ * identifies its item the same compact way:
+ * - a source item: `{ key }`, plus `id` when its stored object is a JSON
+ *   article with an id of its own (`storedId`, read when its request was built);
+ * - a POSTed item with an id (summarize's `id_field`, else `id`): `{ id }`;
+ * - any other POSTed item: `{ index }`, its 0-based position in the POST.
  */
-export const itemRefOf = (item: TemplateItem, template?: TemplateDefinition): Record<string, unknown> => {
+export const itemRefOf = (item: TemplateItem, index: number, template?: TemplateDefinition, storedId: string | number | null = null): ItemRef => {
   const key = sourceKeyOf(item);
-  if (key !== null) return { key };
-  for (const path of idFieldsOf(template)) {
-    const id = scalarId(item, path);
-    if (id !== null) return { [path]: id };
-  }
-  const ref: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(item)) {
-    if (name === 'image_base64' || (name === 'image_url' && typeof value === 'string' && value.startsWith('data:'))) continue;
-    const json = JSON.stringify(value) as string | undefined;
-    if (json !== undefined && json.length <= ITEM_REF_MAX_FIELD_CHARS) ref[name] = value;
-  }
-  return ref;
+  if (key !== null) return storedId === null ? { key } : { key, id: storedId };
+  const id = ownIdOf(item, template);
+  return id === null ? { index } : { id };
 };
+
+export type ItemRef = { key: string; id?: string | number } | { id: string | number } | { index: number };

@@ -69,7 +69,8 @@ describe('a pipeline shows its last collection', () => {
 
   it('a missing folder shows failed at the first attempt, and the retry that finds the folder shows its run', async () => {
     const folder = path.join(base, 'arrives-later');
-    await define('late-folder', { type: 'local', path: folder });
+    // Files written just now are collected at once: no settle time.
+    await define('late-folder', { type: 'local', path: folder, settle_seconds: 0 });
     const jobId = await trigger('late-folder');
 
     // Seen while the job still has attempts left: nobody waits for every retry to learn what is wrong.
@@ -100,7 +101,7 @@ describe('a pipeline shows its last collection', () => {
     await mkdir(folder);
     await writeFile(path.join(folder, 'a.txt'), 'alpha');
     await writeFile(path.join(folder, 'b.txt'), 'bravo');
-    await define('items', { type: 'local', path: folder });
+    await define('items', { type: 'local', path: folder, settle_seconds: 0 });
 
     const first = await jobs.trigger('items');
     assert.equal(first.items, 2);

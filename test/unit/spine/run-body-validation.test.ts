@@ -63,6 +63,20 @@ describe('POST /v1/runs body validation', () => {
     );
   });
 
+  it('refuses an item id that is not a non-empty string or a number, naming the item', () => {
+    for (const id of [{ a: 1 }, true, '', null, [1]]) {
+      rejects({ template: { type: 'summarize' }, items: [{ id: 'ok', text: 'x' }, { id, text: 'x' }] }, 'invalid_request', /^items\[1\]\.id must be a non-empty string or a number/);
+    }
+    rejects({ template: { type: 'summarize', id_field: 'slug' }, items: [{ slug: { a: 1 }, text: 'x' }] }, 'invalid_request', /^items\[0\]\.slug must be/);
+    rejects({ template: { type: 'chat', model: 'm', prompt: 'Hi' }, items: [{ custom_id: 5 }] }, 'invalid_request', /^items\[0\]\.custom_id must be a non-empty string/);
+    assert.equal(parseRunBody({ template: { type: 'summarize' }, items: [{ id: 0, text: 'x' }, { id: 'a', text: 'y' }, { text: 'z' }] }).kind, 'template');
+  });
+
+  it('says truthfully how an id clashes with one batchline gave an item without an id', () => {
+    rejects({ template: { type: 'summarize' }, items: [{ text: 'x' }, { id: 'item-0', text: 'y' }] }, 'duplicate_custom_id', /items\[1\]'s id "item-0" is the id items\[0\] was given \(it has no id of its own, and items without an id are named item-<position>\)/);
+    rejects({ template: { type: 'summarize' }, items: [{ id: 'item-1', text: 'x' }, { text: 'y' }] }, 'duplicate_custom_id', /items\[1\] has no id of its own and would be named "item-1" \(items without an id are named item-<position>\), the id of items\[0\]/);
+  });
+
   it('refuses items that share an id or lack a placeholder', () => {
     rejects({ template: { type: 'summarize' }, items: [{ id: 'x', text: 'a' }, { id: 'x', text: 'b' }] }, 'duplicate_custom_id', /items\[1\] and items\[0\] share the id "x"/);
     rejects({ template: { type: 'chat', model: 'm', prompt: 'Tell me about {{topic}}' }, items: [{ topic: 'a' }, { subject: 'b' }] }, 'missing_field', /items\[1\] has no field "topic"/);

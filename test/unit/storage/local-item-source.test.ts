@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { createItemSource } from '../../../src/pipelines/sources/create-item-source.js';
 import type { ItemSource, SourceObject } from '../../../src/pipelines/sources/item-source.js';
 import { LocalItemSource } from '../../../src/pipelines/sources/local-item-source.js';
-import { IMAGE_SUFFIXES } from '../../../src/pipelines/sources/source-definition.js';
+import { DEFAULT_SETTLE_SECONDS, IMAGE_SUFFIXES } from '../../../src/pipelines/sources/source-definition.js';
 import { StorageNotFoundError } from '../../../src/storage/object-storage.js';
 
 /** Keeps the bytes a source lends (they are valid only during the call). */
@@ -205,12 +205,57 @@ describe('local item source', () => {
     await assert.rejects(listAll(new LocalItemSource(path.join(root, 'plain.txt'))), { code: 'source_not_found', message: `local folder ${path.join(root, 'plain.txt')} is not a folder` });
   });
 
+  /** Sets a file's modification time to `secondsAgo` before now (negative: in the future). */
+  async function touch(key: string, secondsAgo: number): Promise<void> {
+    const when = new Date(Date.now() - secondsAgo * 1000);
+    await utimes(path.join(root, key), when, when);
+  }
+
+  test('a file modified within the settle time is still being written: listed once it has settled', async () => {
+    await put('done.txt', 'whole');
+    await touch('done.txt', 60);
+    await put('slow/copying.txt', 'first sentence.');
+    const source = new LocalItemSource(root, 10_000);
+    assert.deepEqual(await keysOf(source), ['done.txt'], 'a file written just now waits');
+
+    // Appended to in place, as cp or rsync --inplace do: still unsettled.
+    await writeFile(path.join(root, 'slow/copying.txt'), 'first sentence. second sentence.');
+    await touch('slow/copying.txt', 9);
+    assert.deepEqual(await keysOf(source), ['done.txt']);
+
+    await touch('slow/copying.txt', 11);
+    const listed = await listAll(source);
+    assert.deepEqual(listed.map((object) => object.key), ['done.txt', 'slow/copying.txt']);
+    assert.equal(listed[1]?.size, 'first sentence. second sentence.'.length, 'listed whole');
+  });
+
+  test('a file dated a little ahead waits (a writer\'s clock ahead of ours); one dated far ahead is listed', async () => {
+    await put('skewed.txt', 'x');
+    await touch('skewed.txt', -5);
+    await put('far-future.txt', 'y');
+    await touch('far-future.txt', -3600);
+    assert.deepEqual(await keysOf(new LocalItemSource(root, 10_000)), ['far-future.txt']);
+    assert.deepEqual(await keysOf(new LocalItemSource(root, 0)), ['far-future.txt', 'skewed.txt'], 'no settle time lists every file');
+  });
+
+  test('createItemSource settles local files for DEFAULT_SETTLE_SECONDS unless settle_seconds says otherwise', async () => {
+    await put('settled.txt', 'a');
+    await touch('settled.txt', DEFAULT_SETTLE_SECONDS + 1);
+    await put('fresh.txt', 'b');
+    await touch('fresh.txt', DEFAULT_SETTLE_SECONDS - 2);
+    assert.deepEqual(await keysOf(createItemSource({ type: 'local', path: root }, noS3)), ['settled.txt']);
+    assert.deepEqual(await keysOf(createItemSource({ type: 'local', path: root, settle_seconds: 0 }, noS3)), ['fresh.txt', 'settled.txt']);
+    assert.deepEqual(await keysOf(createItemSource({ type: 'local', path: root, settle_seconds: 60 }, noS3)), []);
+  });
+
   test('createItemSource applies suffix and size filters', async () => {
+    const keys = ['photos/cat.PNG', 'photos/dog.jpeg', 'photos/huge.webp', 'photos/readme.txt', 'photos/pngs/not-an-image.png.txt'];
     await put('photos/cat.PNG', 'png');
     await put('photos/dog.jpeg', 'jpeg');
     await put('photos/huge.webp', 'x'.repeat(2000));
     await put('photos/readme.txt', 'text');
     await put('photos/pngs/not-an-image.png.txt', 'text');
+    for (const key of keys) await touch(key, 60);
 
     const images = createItemSource({ type: 'local', path: root, suffixes: [...IMAGE_SUFFIXES], max_object_bytes: 1000 }, noS3);
     assert.deepEqual(await keysOf(images), ['photos/cat.PNG', 'photos/dog.jpeg']);

@@ -53,5 +53,10 @@ describe('source definition schema', () => {
     assert.ok(issues({ type: 's3', bucket: 'uploads', content_types: ['png'] }).some((issue) => issue.startsWith('content_types.0')));
     assert.ok(issues({ type: 's3', bucket: 'uploads', max_object_bytes: 0 }).some((issue) => issue.startsWith('max_object_bytes')));
     assert.ok(issues({ type: 'local', path: 'x', max_items_per_run: 1.5 }).some((issue) => issue.startsWith('max_items_per_run')));
+    assert.ok(issues({ type: 'local', path: 'x', settle_seconds: -1 }).some((issue) => issue.startsWith('settle_seconds')));
+    assert.ok(issues({ type: 'local', path: 'x', settle_seconds: '5s' }).some((issue) => issue.startsWith('settle_seconds')));
+    // S3 objects appear whole when their upload completes: nothing to settle.
+    assert.ok(issues({ type: 's3', bucket: 'uploads', settle_seconds: 5 }).some((issue) => issue.includes('settle_seconds')));
+    assert.deepEqual(sourceDefinitionSchema.parse({ type: 'local', path: 'x', settle_seconds: 0.5 }), { type: 'local', path: 'x', settle_seconds: 0.5 });
   });
 });

@@ -216,6 +216,26 @@ describe('buildRequestBody: summarize', () => {
     }
   });
 
+  it('carries the id a stored .json article gives itself (its id_field, else id), for its result line', async () => {
+    const stored = await buildRequestBody(summarize, { key: 'articles/article-001.json' }, { readObject: reading(openFixture) });
+    assert.ok(stored.ok);
+    assert.equal(stored.storedId, (JSON.parse(fixture('articles/article-001.json').toString('utf8')) as { id: string }).id);
+    const openObject = openFrom({ 'slug.json': JSON.stringify({ slug: 'night-trains', id: 'x', text: 'T.' }), 'odd.json': JSON.stringify({ id: { a: 1 }, text: 'T.' }), 'a.txt': 'T.' });
+    const storedIdOf = async (t: TemplateDefinition, key: string) => {
+      const result = await buildRequestBody(t, { key }, { readObject: reading(openObject) });
+      assert.ok(result.ok);
+      return result.storedId;
+    };
+    assert.equal(await storedIdOf(template({ type: 'summarize', id_field: 'slug' }), 'slug.json'), 'night-trains');
+    assert.equal(await storedIdOf(summarize, 'slug.json'), 'x');
+    assert.equal(await storedIdOf(summarize, 'odd.json'), null);
+    assert.equal(await storedIdOf(summarize, 'a.txt'), null);
+    // A POSTed item's id is its own; the build reads none.
+    const posted = await buildRequestBody(summarize, { id: 'a1', text: 'T.' }, {});
+    assert.ok(posted.ok);
+    assert.equal(posted.storedId, null);
+  });
+
   it('reads .txt and .md objects as text', async () => {
     const openObject = openFrom({ 'a.txt': 'Plain text.', 'notes/b.md': '# Title\n\nMarkdown.', 'c.MARKDOWN': 'Upper.' });
     for (const [key, text] of [['a.txt', 'Plain text.'], ['notes/b.md', '# Title\n\nMarkdown.'], ['c.MARKDOWN', 'Upper.']] as const) {

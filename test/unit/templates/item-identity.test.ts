@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { customIdFor, ITEM_REF_MAX_FIELD_CHARS, itemRefOf } from '../../../src/pipelines/templates/item-identity.js';
+import { badItemId, customIdFor, itemRefOf, ownIdOf } from '../../../src/pipelines/templates/item-identity.js';
 import { templateDefinitionSchema } from '../../../src/pipelines/templates/template-definition.js';
 
 const SAFE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -58,41 +58,58 @@ describe('customIdFor: POSTed items', () => {
 
   it('falls back to the item\'s position', () => {
     assert.equal(customIdFor({ text: 'no id' }, 7), 'item-7');
-    assert.equal(customIdFor({ id: '' }, 2), 'item-2');
-    assert.equal(customIdFor({ id: { nested: true } }, 2), 'item-2');
-    assert.equal(customIdFor({ id: null }, 0), 'item-0');
+  });
+});
+
+describe('badItemId', () => {
+  it('accepts an item without an id, or with a non-empty string or a number', () => {
+    for (const item of [{ text: 'x' }, { id: 'a1' }, { id: 0 }, { id: -2.5 }, { custom_id: 'c1' }]) assert.equal(badItemId(item), null, JSON.stringify(item));
+  });
+
+  it('names the id field when it is not a string or a number, or is empty', () => {
+    for (const [id, what] of [[{ a: 1 }, /an object/], [true, /boolean true/], ['', /empty string/], [null, /null/], [[1], /an array/]] as const) {
+      const bad = badItemId({ id, text: 'x' });
+      assert.equal(bad?.field, 'id', JSON.stringify(id));
+      assert.match(bad.problem, /must be a non-empty string or a number/);
+      assert.match(bad.problem, what);
+    }
+  });
+
+  it('checks summarize\'s id_field, and the item\'s custom_id', () => {
+    assert.deepEqual(badItemId({ slug: false }, summarizeBySlug)?.field, 'slug');
+    assert.equal(badItemId({ slug: 'ok', id: { ignored: true } }, summarizeBySlug), null);
+    assert.equal(badItemId({ custom_id: 7 })?.field, 'custom_id');
+    assert.equal(badItemId({ custom_id: 'x'.repeat(513) })?.field, 'custom_id');
+  });
+});
+
+describe('ownIdOf', () => {
+  it('is the first id field present when it is usable, else null', () => {
+    assert.equal(ownIdOf({ id: 'a1' }), 'a1');
+    assert.equal(ownIdOf({ slug: 's', id: 'a1' }, summarizeBySlug), 's');
+    assert.equal(ownIdOf({ id: { a: 1 } }), null);
+    assert.equal(ownIdOf({ text: 'x' }), null);
   });
 });
 
 describe('itemRefOf', () => {
-  it('keeps only the key of a source item', () => {
-    assert.deepEqual(itemRefOf({ key: 'images/cat.png', version: 'etag', size: 1234 }), { key: 'images/cat.png' });
+  it('keeps only the key of a source item, and the id its stored article gave itself', () => {
+    assert.deepEqual(itemRefOf({ key: 'images/cat.png', version: 'etag', size: 1234 }, 0), { key: 'images/cat.png' });
+    assert.deepEqual(itemRefOf({ key: 'articles/a.json', version: 'etag' }, 3, undefined, 'article-001'), { key: 'articles/a.json', id: 'article-001' });
   });
 
   it('keeps only the id of a POSTed item that has one', () => {
-    assert.deepEqual(itemRefOf({ id: 'a1', text: 'a long article…' }), { id: 'a1' });
-    assert.deepEqual(itemRefOf({ id: 5, text: '…' }), { id: 5 });
+    assert.deepEqual(itemRefOf({ id: 'a1', text: 'a long article…' }, 0), { id: 'a1' });
+    assert.deepEqual(itemRefOf({ id: 5, text: '…' }, 0), { id: 5 });
   });
 
-  it('keeps summarize\'s id_field under its own name', () => {
-    assert.deepEqual(itemRefOf({ slug: 'night-trains', text: '…' }, summarizeBySlug), { slug: 'night-trains' });
+  it('names summarize\'s id_field "id" too, so every result line identifies its item the same way', () => {
+    assert.deepEqual(itemRefOf({ slug: 'night-trains', text: '…' }, 0, summarizeBySlug), { id: 'night-trains' });
   });
 
-  it('otherwise keeps the small top-level fields and drops big ones and image payloads', () => {
-    const item = {
-      title: 'Short title',
-      lang: 'en',
-      rank: 3,
-      draft: false,
-      note: null,
-      tags: ['a', 'b'],
-      text: 'x'.repeat(ITEM_REF_MAX_FIELD_CHARS + 1),
-      meta: { blob: 'y'.repeat(500) },
-      image_base64: 'iVBORw0KGgo=',
-      image_url: 'data:image/png;base64,iVBORw0KGgo=',
-    };
-    assert.deepEqual(itemRefOf(item), { title: 'Short title', lang: 'en', rank: 3, draft: false, note: null, tags: ['a', 'b'] });
-    assert.deepEqual(itemRefOf({ image_url: 'https://example.com/cat.png' }), { image_url: 'https://example.com/cat.png' });
-    assert.deepEqual(itemRefOf({ text: 'z'.repeat(1000) }), {});
+  it('otherwise keeps the item\'s position in the POST, never its content', () => {
+    const item = { title: 'Short title', text: 'x'.repeat(5000), image_base64: 'iVBORw0KGgo=', custom_id: 'c-1' };
+    assert.deepEqual(itemRefOf(item, 4), { index: 4 });
+    assert.deepEqual(itemRefOf({ image_url: 'https://example.com/cat.png' }, 0), { index: 0 });
   });
 });
