@@ -8,7 +8,10 @@ import { createApiAuth } from './routes/api-auth.js';
 import { boardRoutes } from './routes/board-routes.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
 import { webhookRoutes } from './routes/webhook-routes.js';
-import { ignoreContentTypeOfEmptyBody } from './routes/bodyless-requests.js';
+import { ignoreContentTypeOfEmptyBody, refuseBodyOfBodylessRoute, refuseParsedBodyOfBodylessRoute } from './routes/bodyless-requests.js';
+import { documentStreamedBodies } from './routes/openapi-streamed-bodies.js';
+import { frameworkErrors, MAX_PARAM_LENGTH } from './routes/framework-errors.js';
+import { refuseUnreadableBodyEncodings } from './routes/request-encoding.js';
 import { errorHandler } from './routes/error-handler.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { useDepthLimitedJsonParser } from './routes/json-body-parser.js';
@@ -28,6 +31,9 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Behind a proxy the client address comes from X-Forwarded-For only when the deployment says so.
     trustProxy: false,
+    maxParamLength: MAX_PARAM_LENGTH,
+    // The router's own refusals (an over-long id, a bad %-escape) otherwise answer in Fastify's shape, quoting the URL.
+    frameworkErrors,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -37,7 +43,9 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
     const allowed = routeMethods.allowedAt(path);
-    if (allowed.length > 0) {
+    // A method the path takes that still found nothing (a missing file under /docs/static/*) is a 404, not a 405 listing that very method.
+    const methodTaken = allowed.includes(request.method) || (request.method === 'HEAD' && allowed.includes('GET'));
+    if (allowed.length > 0 && !methodTaken) {
       return reply
         .code(405)
         .header('allow', allowed.join(', '))
@@ -46,6 +54,9 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     return reply.code(404).send(apiErrorBody('not_found', `no route ${request.method} ${path}`));
   });
   useDepthLimitedJsonParser(app);
+  // Fastify reads text/plain by default; no route takes it, and a JSON route must answer it 415 like any other type it does not take.
+  app.removeContentTypeParser('text/plain');
+  app.addHook('onRequest', refuseUnreadableBodyEncodings);
   app.addHook('onRequest', ignoreContentTypeOfEmptyBody);
 
   await app.register(swagger, {
@@ -55,6 +66,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
+    transformObject: documentStreamedBodies,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
@@ -67,6 +79,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
       api.addHook('onRequest', api.rateLimit());
     }
     api.addHook('onRequest', auth);
+    api.addHook('onRequest', refuseBodyOfBodylessRoute);
+    api.addHook('preValidation', refuseParsedBodyOfBodylessRoute);
     api.addHook('preValidation', refuseRepeatedQueryParameters);
     await api.register(runsRoutes(deps));
     await api.register(pipelinesRoutes(deps));

@@ -6,10 +6,10 @@
  */
 export const API_ERROR_CODES = {
   invalid_request: { status: 400, meaning: 'a field, query parameter or header is wrong or missing; the message names it' },
-  invalid_json: { status: 400, meaning: 'the body is empty or not valid JSON' },
+  invalid_json: { status: 400, meaning: 'the body is empty, not valid JSON, or not UTF-8' },
   too_deep: { status: 400, meaning: 'JSON nested more than 100 levels' },
   forbidden_key: { status: 400, meaning: 'a `__proto__` key, refused in every body and NDJSON line' },
-  invalid_json_line: { status: 400, meaning: 'an NDJSON line is not valid JSON' },
+  invalid_json_line: { status: 400, meaning: 'an NDJSON line is not valid JSON or not UTF-8' },
   invalid_request_line: { status: 400, meaning: 'a batch request line is not `{custom_id, method: "POST", url, body: {model, …}}`' },
   endpoint_mismatch: { status: 400, meaning: "a request line's `url` is not the run's endpoint" },
   duplicate_custom_id: { status: 400, meaning: 'two requests or items of one run share a custom_id' },
@@ -28,7 +28,7 @@ export const API_ERROR_CODES = {
   no_source: { status: 409, meaning: 'a trigger asked of a pipeline without a source (its runs are POSTed)' },
   body_too_large: { status: 413, meaning: "the body is over the route's limit (send large runs as NDJSON)" },
   request_line_too_large: { status: 413, meaning: 'one request line cannot fit in a batch input file' },
-  unsupported_media_type: { status: 415, meaning: 'a Content-Type the route does not take' },
+  unsupported_media_type: { status: 415, meaning: 'a Content-Type, charset or Content-Encoding the route does not take (bodies are uncompressed UTF-8)' },
   rate_limited: { status: 429, meaning: "over the request rate of one client address (`API_RATE_LIMIT_PER_MINUTE`); retry after the `retry-after` header's seconds" },
   internal_error: { status: 500, meaning: 'an unexpected failure; the server logs it' },
   unavailable: { status: 503, meaning: 'Redis (or another part the request needs) did not answer; retry shortly' },

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 
 const NEWLINE = 0x0a;
@@ -17,6 +18,20 @@ export interface LineReading {
    * it costs the limit in memory, not the line.
    */
   maxLineBytes?: number;
+  /**
+   * Throw InvalidUtf8Error for a line that is not valid UTF-8, instead of
+   * decoding its bad bytes as U+FFFD. Checked natively, a chunk's whole
+   * lines in one call; a line is looked at alone only to name a bad one.
+   */
+  refuseInvalidUtf8?: boolean;
+}
+
+/** A line that is not valid UTF-8; `line` counts as LineTooLongError's does. */
+export class InvalidUtf8Error extends Error {
+  constructor(readonly line: number) {
+    super(`line ${line} is not valid UTF-8`);
+    this.name = 'InvalidUtf8Error';
+  }
 }
 
 /** A line longer than the reader's maxLineBytes; `line` counts every line of the stream, blank ones too, from 1. */
@@ -51,8 +66,12 @@ export async function* readLineBatches(stream: Readable, options: LineReading = 
     if (bytes > maxLineBytes) throw new LineTooLongError(linesDone + 1, maxLineBytes);
   };
   const keepBlank = options.keepBlankLines === true;
+  const refuseInvalidUtf8 = options.refuseInvalidUtf8 === true;
+  /** Set for a chunk whose whole lines failed the UTF-8 check together: each of its lines is then checked alone, to name the bad one. */
+  let checkEachLine = false;
   /** Decodes bytes[start, end) (its newline cut off) as UTF-8 and keeps it; a blank one only as "" with keepBlankLines. */
-  const keepTrimmed = (lines: string[], bytes: Buffer, start: number, end: number): void => {
+  const keepTrimmed = (lines: string[], bytes: Buffer, start: number, end: number, checkUtf8: boolean): void => {
+    if (checkUtf8 && !isUtf8(bytes.subarray(start, end))) throw new InvalidUtf8Error(linesDone + 1);
     const stop = end > start && bytes[end - 1] === CARRIAGE_RETURN ? end - 1 : end;
     const line = stop === start ? '' : bytes.toString('utf8', start, stop);
     // Only a line starting with whitespace can be blank; the common case skips the trim.
@@ -66,16 +85,22 @@ export async function* readLineBatches(stream: Readable, options: LineReading = 
       const lines: string[] = [];
       let start = 0;
       let end = bytes.indexOf(NEWLINE);
+      if (refuseInvalidUtf8 && end !== -1) {
+        // The lines that start and end in this chunk, in one native pass; a line joined from parts is checked as it is joined.
+        const wholeFrom = pending.length > 0 ? end + 1 : 0;
+        const wholeTo = bytes.lastIndexOf(NEWLINE);
+        checkEachLine = wholeTo > wholeFrom && !isUtf8(bytes.subarray(wholeFrom, wholeTo));
+      }
       while (end !== -1) {
         refuseIfLong(pendingBytes + end - start);
         if (pending.length > 0) {
           pending.push(bytes.subarray(start, end));
           const joined = Buffer.concat(pending);
-          keepTrimmed(lines, joined, 0, joined.length);
+          keepTrimmed(lines, joined, 0, joined.length, refuseInvalidUtf8);
           pending = [];
           pendingBytes = 0;
         } else {
-          keepTrimmed(lines, bytes, start, end);
+          keepTrimmed(lines, bytes, start, end, checkEachLine);
         }
         linesDone += 1;
         start = end + 1;
@@ -91,7 +116,7 @@ export async function* readLineBatches(stream: Readable, options: LineReading = 
     if (pending.length > 0) {
       const last: string[] = [];
       const joined = Buffer.concat(pending);
-      keepTrimmed(last, joined, 0, joined.length);
+      keepTrimmed(last, joined, 0, joined.length, refuseInvalidUtf8);
       if (last.length > 0) yield last;
     }
   } finally {

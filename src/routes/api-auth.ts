@@ -35,13 +35,18 @@ export function createApiAuth(tokens: readonly string[], options: ApiAuthOptions
     await reply
       .code(401)
       .header('www-authenticate', options.basic === true ? 'Basic realm="batchline", charset="UTF-8"' : 'Bearer')
-      .send(apiErrorBody('unauthorized', unauthorizedMessage(presented !== null, options.basic === true)));
+      .send(apiErrorBody('unauthorized', unauthorizedMessage(request.headers.authorization, presented !== null, options.basic === true)));
   };
 }
 
-function unauthorizedMessage(presented: boolean, basic: boolean): string {
+function unauthorizedMessage(header: string | undefined, presented: boolean, basic: boolean): string {
   if (presented) return basic ? 'invalid token' : 'invalid bearer token';
-  return basic ? 'missing credentials: a bearer token, or basic auth with a token as the password' : 'missing bearer token';
+  const expected = basic ? '`Bearer <token>`, or basic auth with a token as the password' : '`Bearer <token>` (one token)';
+  // A header that is there but unreadable is a different mistake from none: say which, so the fix is plain.
+  if (header === undefined || header.trim() === '') return basic ? `missing credentials: send ${expected}` : 'missing bearer token: send Authorization: Bearer <token>';
+  const scheme = /^\S+/.exec(header.trim())?.[0] ?? '';
+  if (!basic && /^basic$/i.test(scheme)) return 'basic auth is not accepted on the API: send Authorization: Bearer <token>';
+  return `malformed Authorization header: send ${expected}`;
 }
 
 function bearerToken(header: string | undefined): string | null {

@@ -6,8 +6,22 @@ import type { Deps } from '../deps.js';
 import { QUEUE_NAMES } from '../queues/queue-names.js';
 import { createApiAuth } from './api-auth.js';
 import { apiErrorBody } from '../lib/api-error-codes.js';
+import { isRedisUnavailable, REDIS_UNAVAILABLE } from './error-handler.js';
 
 export const BOARD_PATH = '/admin/queues';
+
+/**
+ * The board's API answers its own error shapes, which its UI reads, so its
+ * error handler is kept; but an ioredis failure it would answer 500 quoting
+ * the client ("Stream isn't writeable…"), so that message is replaced by
+ * one that says only what the caller needs. (A request made while Redis is
+ * known to be away is answered 503 before the board sees it; see below.)
+ */
+class BoardAdapter extends FastifyAdapter {
+  override setErrorHandler(handler: Parameters<FastifyAdapter['setErrorHandler']>[0]): this {
+    return super.setErrorHandler((error) => handler(isRedisUnavailable(error) ? new Error(REDIS_UNAVAILABLE) : error));
+  }
+}
 
 const STAGE_DESCRIPTIONS = {
   collect: 'lists new items of a scheduled pipeline',
@@ -27,7 +41,7 @@ const STAGE_DESCRIPTIONS = {
 export function boardRoutes(deps: Deps) {
   return async (app: FastifyInstance): Promise<void> => {
     const writable = deps.config.BULL_BOARD_WRITABLE;
-    const serverAdapter = new FastifyAdapter();
+    const serverAdapter = new BoardAdapter();
     serverAdapter.setBasePath(BOARD_PATH);
     createBullBoard({
       queues: QUEUE_NAMES.map(
@@ -39,6 +53,10 @@ export function boardRoutes(deps: Deps) {
 
     const auth = createApiAuth(deps.config.API_TOKENS, { basic: true });
     app.addHook('onRequest', auth);
+    // The board's own API reads the queues from Redis: with Redis away, say so as every other route does, before it tries.
+    app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+      if (request.url.startsWith(`${BOARD_PATH}/api/`) && deps.redis.status !== 'ready') await reply.code(503).send(apiErrorBody('unavailable', REDIS_UNAVAILABLE));
+    });
     if (!writable) {
       // The board refuses changes to read-only queues itself; refusing every write here too means no board route can slip through.
       app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {

@@ -24,11 +24,11 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     return send(reply, 'invalid_request', message);
   }
   if (error.validation !== undefined) return send(reply, 'invalid_request', error.message);
-  if (isRedisUnavailable(error)) return send(reply, 'unavailable', 'the queue store (Redis) is unavailable; try again shortly');
+  if (isRedisUnavailable(error)) return send(reply, 'unavailable', REDIS_UNAVAILABLE);
   if (error instanceof StorageNotFoundError) return send(reply, 'not_found', 'the stored object no longer exists');
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return send(reply, 'body_too_large', `the body is larger than this route accepts${takesNdjson(request) ? '; send large runs as NDJSON' : ''}`);
+      return send(reply, 'body_too_large', `the body is over this route's limit of ${sizeInWords(request.routeOptions.bodyLimit)}${takesNdjson(request) ? '; send large runs as NDJSON' : ''}`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
       const refused = unsupportedMediaType(request.headers['content-type'], takesNdjson(request));
       return send(reply, refused.code, refused.message);
@@ -47,11 +47,17 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   return send(reply, 'internal_error', 'an internal error occurred; it has been logged');
 }
 
+/** A byte limit as a reader takes it in: `64 MiB (67108864 bytes)`. */
+const sizeInWords = (bytes: number): string => (bytes % MIB === 0 ? `${bytes / MIB} MiB (${bytes} bytes)` : `${bytes} bytes`);
+const MIB = 1024 * 1024;
+
 /** Only POST /v1/runs also streams NDJSON in: the advice to use it belongs there alone. */
 const takesNdjson = (request: FastifyRequest): boolean => request.method === 'POST' && request.routeOptions.url === '/v1/runs';
 
+export const REDIS_UNAVAILABLE = 'the queue store (Redis) is unavailable; try again shortly';
+
 /** ioredis' ways of saying the connection is gone (the API's client never queues commands offline). */
-function isRedisUnavailable(error: Error): boolean {
+export function isRedisUnavailable(error: Error): boolean {
   return (
     error.name === 'MaxRetriesPerRequestError' ||
     /Stream isn't writeable|Connection is closed|ECONNREFUSED|enableOfflineQueue/.test(error.message)

@@ -1,20 +1,29 @@
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance } from 'fastify';
 import { badRequest, type ApiError } from '../lib/api-error.js';
 import { forbiddenKey } from '../lib/forbidden-json-keys.js';
 import { assertJsonDepth } from '../lib/json-depth.js';
+import { firstInvalidUtf8Offset } from '../lib/invalid-utf8.js';
 
 /**
  * Replaces Fastify's application/json parser with the same parser behind a
  * nesting check, so no route of this scope (or below) ever holds a value
  * deep enough to overflow the stack of a recursive walk: a deep body is a
- * 400 `too_deep` before it is parsed. Scopes with their own JSON parser
+ * 400 `too_deep` before it is parsed, and bytes that are not UTF-8 are a
+ * 400 `invalid_json` naming the first bad byte. Scopes with their own JSON parser
  * (webhooks keep the raw bytes) are outside it.
  */
 export function useDepthLimitedJsonParser(app: FastifyInstance): void {
   const { onProtoPoisoning, onConstructorPoisoning } = app.initialConfig;
   const parseJson = app.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
+  // As bytes, so text that is not UTF-8 is refused instead of reaching a route with U+FFFD in place of what was meant.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    if (!isUtf8(bytes)) {
+      done(badRequest('invalid_json', `the body is not valid UTF-8 (at byte ${firstInvalidUtf8Offset(bytes)}): send JSON text encoded as UTF-8`), undefined);
+      return;
+    }
+    const text = bytes.toString('utf8');
     try {
       assertJsonDepth(text, 'the body');
     } catch (error) {

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { PIPELINE_ID, PIPELINE_ID_MESSAGE } from '../pipelines/pipeline-definition.js';
 import { RUN_STATUSES } from '../runs/run-record.js';
+import { BATCH_ENDPOINTS } from '../lib/batch-limits.js';
+import { NDJSON } from './content-types.js';
 
 export const runViewSchema = z
   .object({
@@ -54,20 +56,23 @@ export const MAX_LIST_LIMIT = 100;
  */
 const LIMIT_MESSAGE = `must be a whole number from 1 to ${MAX_LIST_LIMIT} in plain digits (leave it out or blank for ${DEFAULT_LIST_LIMIT})`;
 
+/** Blank (`status=`) is what a form or a script with an empty variable sends: it means the parameter is absent, on every parameter. */
+const blankAsAbsent = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+
 export const listRunsQuerySchema = z.strictObject({
-  pipeline: z.string().regex(PIPELINE_ID, PIPELINE_ID_MESSAGE).optional(),
-  status: z.enum(RUN_STATUSES).optional(),
+  pipeline: blankAsAbsent(z.string().regex(PIPELINE_ID, PIPELINE_ID_MESSAGE)),
+  status: blankAsAbsent(z.enum(RUN_STATUSES)),
   limit: z
     .string()
     .regex(/^[0-9]*$/, LIMIT_MESSAGE)
     .optional()
-    // Blank (`limit=`) is what a form or a script with an empty variable sends: it means the default, as absent does.
+    // Blank means absent here too; kept as text so the default is filled in below.
     .transform((text) => (text === undefined || text === '' ? DEFAULT_LIST_LIMIT : Number(text)))
     .pipe(z.number().int().min(1, LIMIT_MESSAGE).max(MAX_LIST_LIMIT, LIMIT_MESSAGE))
     .describe(`runs per page, 1-${MAX_LIST_LIMIT} in plain digits; ${DEFAULT_LIST_LIMIT} when absent or blank`),
-  before: runIdSchema.optional().describe('next_before of the previous page: the runs listed after that run (older than it)'),
+  before: blankAsAbsent(runIdSchema).describe('next_before of the previous page: the runs listed after that run (older than it)'),
 });
 
 export const ndjsonRunQuerySchema = z.strictObject({
-  endpoint: z.string().optional(),
+  endpoint: blankAsAbsent(z.enum(BATCH_ENDPOINTS)).describe(`the endpoint of every request line: required with ${NDJSON}, refused with a JSON body (which names its endpoint itself)`),
 });

@@ -7,10 +7,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../deps.js';
 import { ApiError, badRequest } from '../lib/api-error.js';
-import { BATCH_ENDPOINTS } from '../lib/batch-limits.js';
+import { BATCH_ENDPOINTS, type BatchEndpoint } from '../lib/batch-limits.js';
 import { ForbiddenKeyError, forbiddenKey, parseJsonRefusingForbiddenKeys } from '../lib/forbidden-json-keys.js';
 import { assertJsonDepth } from '../lib/json-depth.js';
-import { LineTooLongError, readLines } from '../lib/jsonl.js';
+import { InvalidUtf8Error, LineTooLongError, readLines } from '../lib/jsonl.js';
 import { LineFileWriter } from '../lib/line-file-writer.js';
 import { endpointOfTemplate, modelOf } from '../pipelines/templates/template-definition.js';
 import { cancelRun } from '../runs/cancel-run.js';
@@ -65,7 +65,7 @@ export function runsRoutes(deps: Deps): FastifyPluginAsyncZod {
               if (!request.raw.complete) void reply.header('connection', 'close');
               throw error;
             })
-          : await acceptJsonRun(deps, request.body);
+          : await acceptJsonRun(deps, request.body, request.query.endpoint);
         return reply.code(202).send(await getRunView(deps, run.id));
       },
     );
@@ -94,7 +94,7 @@ export function runsRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     app.get(
       '/v1/runs/:id/results',
-      { schema: { summary: 'The run\'s joined results as NDJSON, one line per request', tags: ['runs'], params: runIdParamsSchema, querystring: emptyQuerySchema, produces: [NDJSON, 'application/json'], response: { 200: z.string().describe(`${NDJSON}: one result line per request of the run`), ...errorResponses(404, 409) } } },
+      { schema: { summary: 'The run\'s joined results as NDJSON, one line per request', tags: ['runs'], params: runIdParamsSchema, querystring: emptyQuerySchema, response: { 200: z.string().describe(`${NDJSON}: one result line per request of the run`), ...errorResponses(404, 409) } } },
       async (request, reply) => {
         const view = await getRunView(deps, request.params.id);
         if (!FINAL_RUN_STATUSES.includes(view.status as RunStatus) || view.results_url === null) {
@@ -117,7 +117,9 @@ export function runsRoutes(deps: Deps): FastifyPluginAsyncZod {
   };
 }
 
-async function acceptJsonRun(deps: Deps, body: unknown) {
+async function acceptJsonRun(deps: Deps, body: unknown, endpointQuery: string | undefined) {
+  // Ignoring it would leave a caller believing it chose the endpoint; the JSON forms name it in the body or the template.
+  if (endpointQuery !== undefined) throw badRequest('invalid_request', `querystring: endpoint belongs to the ${NDJSON} form; a JSON body names its endpoint in the body (or its template does)`);
   const parsed = parseRunBody(body);
   if (parsed.kind === 'requests') {
     // The body limit is below a shard's today, but a line must fit one shard whatever either is set to.
@@ -144,8 +146,8 @@ async function acceptJsonRun(deps: Deps, body: unknown) {
 }
 
 /** Streams request lines to a local file, validating each as it passes, then to storage. */
-async function acceptNdjsonRun(deps: Deps, stream: Readable, endpoint: string | undefined) {
-  if (endpoint === undefined || !(BATCH_ENDPOINTS as readonly string[]).includes(endpoint)) {
+async function acceptNdjsonRun(deps: Deps, stream: Readable, endpoint: BatchEndpoint | undefined) {
+  if (endpoint === undefined) {
     stream.resume();
     throw badRequest('invalid_request', `?endpoint= is required with ${NDJSON} and must be one of ${BATCH_ENDPOINTS.join(', ')}`);
   }
@@ -156,7 +158,7 @@ async function acceptNdjsonRun(deps: Deps, stream: Readable, endpoint: string | 
     try {
       let lineNumber = 0;
       // Blank lines are skipped but counted, so an error names the line as the caller's editor numbers it.
-      for await (const raw of readLines(stream, { maxLineBytes, keepBlankLines: true })) {
+      for await (const raw of readLines(stream, { maxLineBytes, keepBlankLines: true, refuseInvalidUtf8: true })) {
         lineNumber += 1;
         if (raw === '') continue;
         assertJsonDepth(raw, () => `line ${lineNumber}`);
@@ -178,6 +180,8 @@ async function acceptNdjsonRun(deps: Deps, stream: Readable, endpoint: string | 
     } catch (error) {
       // The splitter stopped reading the line at the limit.
       if (error instanceof LineTooLongError) throw requestLineTooLarge(`line ${error.line}`, error.maxLineBytes);
+      // JSON text is UTF-8: bytes that are not would otherwise reach the model as U+FFFD.
+      if (error instanceof InvalidUtf8Error) throw badRequest('invalid_json_line', `line ${error.line} is not valid UTF-8: send the lines encoded as UTF-8`);
       throw error;
     } finally {
       await local.close();

@@ -49,7 +49,7 @@ describe('bad input to POST /v1/runs is refused whole', () => {
     await expectError(await t.request('PUT', '/v1/pipelines/p', 'a=1', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported_media_type', /send application\/json \(curl -d/);
     // The same words whether Fastify or the route refuses the type; NDJSON is offered only where it is taken.
     await expectError(await t.request('POST', '/v1/runs', 'plain', { 'content-type': 'text/plain' }), 415, 'unsupported_media_type', /^unsupported Content-Type text\/plain: send application\/json or application\/x-ndjson$/);
-    await expectError(await t.request('POST', '/v1/runs/run_abc/cancel', 'a=1', { 'content-type': 'application/xml' }), 415, 'unsupported_media_type', /^unsupported Content-Type application\/xml: send application\/json$/);
+    await expectError(await t.request('PUT', '/v1/pipelines/p', '<a/>', { 'content-type': 'application/xml' }), 415, 'unsupported_media_type', /^unsupported Content-Type application\/xml: send application\/json$/);
     await expectError(
       await t.request('POST', '/v1/runs', { template: { type: 'summarize' }, endpoint: '/v1/chat/completions', items: [{ id: 'a', text: 'x' }] }),
       400,
@@ -127,9 +127,9 @@ describe('bad input to POST /v1/runs is refused whole', () => {
     await expectError((await t.request('GET', '/v1/pipelines/deep')), 404, 'not_found');
     const deepLine = line('b', { body: { model: 'gpt-4o-mini', messages: [], n: JSON.parse(nested(MAX_JSON_DEPTH)) as unknown } });
     await expectError(await t.request('POST', '/v1/runs?endpoint=/v1/chat/completions', [line('a'), deepLine].join('\n'), { 'content-type': 'application/x-ndjson' }), 400, 'too_deep', /^line 2 nests/);
-    // The limit itself is allowed: a body exactly that deep reaches the route (which has no such pipeline).
-    await expectError(await t.request('DELETE', '/v1/pipelines/none', nested(MAX_JSON_DEPTH)), 404, 'not_found');
-    await expectError(await t.request('DELETE', '/v1/pipelines/none', nested(MAX_JSON_DEPTH + 1)), 400, 'too_deep');
+    // The limit itself is allowed: a body exactly that deep reaches the route (which finds no definition in it).
+    await expectError(await t.request('PUT', '/v1/pipelines/none', nested(MAX_JSON_DEPTH)), 400, 'invalid_pipeline');
+    await expectError(await t.request('PUT', '/v1/pipelines/none', nested(MAX_JSON_DEPTH + 1)), 400, 'too_deep');
   });
 
   it('takes an empty body on routes that take none, whatever its Content-Type; routes that need one still refuse it', async () => {

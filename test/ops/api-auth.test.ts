@@ -81,6 +81,20 @@ describe('API tokens guard /v1/* and the board', () => {
     }
   });
 
+  it('says what is wrong with a refused Authorization header', async () => {
+    const route: Route = { method: 'GET', url: '/v1/runs' };
+    const messageFor = async (authorization?: string): Promise<string> => {
+      const response = await inject(app, route, authorization);
+      assert.equal(response.statusCode, 401, response.body);
+      return (JSON.parse(response.body) as { error: { message: string } }).error.message;
+    };
+    assert.equal(await messageFor(), 'missing bearer token: send Authorization: Bearer <token>');
+    assert.equal(await messageFor(basic('ops', TOKENS[0] ?? '')), 'basic auth is not accepted on the API: send Authorization: Bearer <token>');
+    assert.equal(await messageFor(`Bearer ${TOKENS[0]}, ${TOKENS[1]}`), 'malformed Authorization header: send `Bearer <token>` (one token)');
+    assert.equal(await messageFor(TOKENS[0]), 'malformed Authorization header: send `Bearer <token>` (one token)');
+    assert.equal(await messageFor('Bearer wrong-token'), 'invalid bearer token');
+  });
+
   it('every /v1 route lets either configured token through', async () => {
     for (const route of routes) {
       for (const token of TOKENS) {

@@ -12,6 +12,7 @@ import { freePort, startRedis, type TestRedis } from '../helpers/redis-server.js
 import { startTestService, type TestService } from '../helpers/test-service.js';
 import type { RunView } from '../../src/runs/run-view.js';
 import { apiErrorCodesOf } from '../../src/lib/api-error-codes.js';
+import { BATCH_ENDPOINTS } from '../../src/lib/batch-limits.js';
 
 const TOKEN = 'observability-token';
 
@@ -221,6 +222,18 @@ describe('observability: /metrics, /readyz, /docs and the logs', () => {
     assert.deepEqual(statuses('/v1/pipelines/{id}', 'delete'), ['204', '400', '401', '404', '413', '415', '429', '503']);
     assert.deepEqual(statuses('/v1/pipelines/{id}/trigger', 'post'), ['202', '400', '401', '404', '409', '413', '415', '429', '503']);
     assert.deepEqual(statuses('/v1/pipelines', 'get'), ['200', '400', '401', '429', '503']);
+    // The streamed forms are where a client generator reads them: NDJSON in beside JSON, results out as NDJSON only.
+    const operation = (route: string, method: string) =>
+      doc.paths[route]?.[method] as
+        | { requestBody?: { content?: Record<string, { schema?: { type?: string } }> }; parameters?: Array<{ name: string; in: string; schema?: { enum?: unknown } }>; responses?: Record<string, { content?: Record<string, unknown> }> }
+        | undefined;
+    const runPost = operation('/v1/runs', 'post');
+    assert.deepEqual(Object.keys(runPost?.requestBody?.content ?? {}).sort(), ['application/json', 'application/x-ndjson']);
+    assert.equal(runPost?.requestBody?.content?.['application/x-ndjson']?.schema?.type, 'string');
+    assert.deepEqual(runPost?.parameters?.find((parameter) => parameter.name === 'endpoint' && parameter.in === 'query')?.schema?.enum, [...BATCH_ENDPOINTS]);
+    const results = operation('/v1/runs/{id}/results', 'get')?.responses;
+    assert.deepEqual(Object.keys(results?.['200']?.content ?? {}), ['application/x-ndjson']);
+    assert.deepEqual(Object.keys(results?.['404']?.content ?? {}), ['application/json']);
     // What needs no token says so: the probes, the scrape and the signed webhook.
     const security = (route: string, method: string): unknown => (doc.paths[route]?.[method] as { security?: unknown } | undefined)?.security;
     for (const [method, route] of [['get', '/healthz'], ['get', '/readyz'], ['get', '/metrics'], ['post', '/v1/webhooks/openai']] as const) {

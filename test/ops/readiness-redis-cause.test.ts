@@ -1,22 +1,41 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { startTestService } from '../helpers/test-service.js';
+import { startTestService, type TestService } from '../helpers/test-service.js';
+
+/** Kills the service's Redis and waits until its client has been refused once (it reconnects on its own). */
+async function killRedis(t: TestService): Promise<void> {
+  await t.redis.kill();
+  for (;;) {
+    const [error] = (await once(t.service.deps.redis, 'error')) as [NodeJS.ErrnoException];
+    if (error.code === 'ECONNREFUSED') return;
+  }
+}
 
 describe('/readyz when Redis goes away', () => {
   it('says what happened to the connection, not that a stream is not writeable', async () => {
     const t = await startTestService({ role: 'api' });
     try {
       assert.equal((await t.request('GET', '/readyz')).status, 200);
-      await t.redis.kill();
-      // The client reconnects on its own; wait until it has been refused once.
-      for (;;) {
-        const [error] = (await once(t.service.deps.redis, 'error')) as [NodeJS.ErrnoException];
-        if (error.code === 'ECONNREFUSED') break;
-      }
+      await killRedis(t);
       const gone = await t.request('GET', '/readyz');
       assert.equal(gone.status, 503);
       assert.deepEqual(gone.body, { status: 'unavailable', redis: `connection refused at 127.0.0.1:${t.redis.port}`, persistence: 'unknown', eviction: 'unknown' });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('Bull Board\'s own API answers 503 in the API\'s error shape, quoting nothing of ioredis', async () => {
+    const t = await startTestService({ role: 'api' });
+    try {
+      assert.equal((await t.request('GET', '/admin/queues/api/queues')).status, 200);
+      await killRedis(t);
+      const gone = await t.request('GET', '/admin/queues/api/queues');
+      assert.equal(gone.status, 503, gone.text);
+      assert.deepEqual(gone.body, { error: { code: 'unavailable', message: 'the queue store (Redis) is unavailable; try again shortly' } });
+      // The page itself needs no Redis and is still served.
+      assert.equal((await t.request('GET', '/admin/queues')).status, 200);
     } finally {
       await t.close();
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { forEachLineOf, LineTooLongError, readLineBatches, readLineBlocks, readLines } from '../../../src/lib/jsonl.js';
+import { forEachLineOf, InvalidUtf8Error, LineTooLongError, readLineBatches, readLineBlocks, readLines } from '../../../src/lib/jsonl.js';
 
 const collect = async (chunks: Array<Buffer | string>): Promise<string[]> => {
   const lines: string[] = [];
@@ -84,6 +84,40 @@ describe('readLines / readLineBatches', () => {
     // 17 chunks pass 1 MB; the stream may have read a few ahead of the consumer.
     assert.ok(pulled <= 17 + 4, `read ${pulled} chunks`);
     assert.equal(endless.destroyed, true);
+  });
+});
+
+describe('readLines with refuseInvalidUtf8', () => {
+  const read = async (chunks: Buffer[]): Promise<string[]> => {
+    const lines: string[] = [];
+    for await (const line of readLines(Readable.from(chunks), { refuseInvalidUtf8: true, keepBlankLines: true })) lines.push(line);
+    return lines;
+  };
+  const cutsOf = (bytes: Buffer, cut: number): Buffer[] => [bytes.subarray(0, cut), bytes.subarray(cut)];
+
+  test('valid text cut anywhere, even inside a character, passes whole', async () => {
+    const bytes = Buffer.from('{"t":"café ☕ 🚀"}\n\n{"t":"€"}\n{"t":"last"}');
+    for (let cut = 1; cut < bytes.length; cut += 1) {
+      assert.deepEqual(await read(cutsOf(bytes, cut)), ['{"t":"café ☕ 🚀"}', '', '{"t":"€"}', '{"t":"last"}'], `cut at byte ${cut}`);
+    }
+  });
+
+  test('a bad byte is named by its line wherever the chunks are cut: in a whole line, a joined one, or the last', async () => {
+    const good = Buffer.from('{"t":"é"}\n');
+    for (const [bad, line] of [
+      [Buffer.concat([good, good, Buffer.from('{"t":"caf'), Buffer.from([0xe9]), Buffer.from('"}\n'), good]), 3],
+      [Buffer.concat([good, Buffer.from('{"t":"'), Buffer.from([0xf0, 0x9f]), Buffer.from('"}')]), 2],
+      [Buffer.concat([good, Buffer.from([0xc0, 0xaf]), Buffer.from('\n')]), 2],
+    ] as const) {
+      for (let cut = 1; cut < bad.length; cut += 1) {
+        await assert.rejects(read(cutsOf(bad, cut)), (error: unknown) => error instanceof InvalidUtf8Error && error.line === line, `cut at byte ${cut}`);
+      }
+      await assert.rejects(read([bad]), (error: unknown) => error instanceof InvalidUtf8Error && error.line === line);
+    }
+  });
+
+  test('without the option, a bad byte is decoded as U+FFFD as before', async () => {
+    assert.deepEqual(await collect([Buffer.from([0x61, 0xff, 0x0a])]), ['a\uFFFD']);
   });
 });
 
