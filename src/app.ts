@@ -31,7 +31,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Behind a proxy the client address comes from X-Forwarded-For only when the deployment says so.
     trustProxy: false,
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // The router's own refusals (an over-long id, a bad %-escape) otherwise answer in Fastify's shape, quoting the URL.
     frameworkErrors,
   }).withTypeProvider<ZodTypeProvider>();

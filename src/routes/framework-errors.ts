@@ -21,7 +21,7 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
 function refusalOf(error: FastifyError, path: string): { code: ApiErrorCode; message: string } {
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
     if (path.startsWith('/v1/pipelines/')) return { code: 'invalid_pipeline_id', message: `the pipeline id in the path is over ${MAX_PARAM_LENGTH} characters; a pipeline id ${PIPELINE_ID_MESSAGE}` };
-    if (path.startsWith('/v1/runs/')) return { code: 'invalid_request', message: `params.id: the run id in the path is over ${MAX_PARAM_LENGTH} characters; not a run id` };
+    if (path.startsWith('/v1/runs/')) return { code: 'invalid_request', message: `params.id: not a run id (over ${MAX_PARAM_LENGTH} characters)` };
     return { code: 'invalid_request', message: `a path segment is over ${MAX_PARAM_LENGTH} characters` };
   }
   if (error.code === 'FST_ERR_BAD_URL') return { code: 'invalid_request', message: 'the URL path is not valid: a "%" must start a percent-encoded UTF-8 byte such as %20' };
