@@ -22,9 +22,17 @@ export interface Tuning {
   openaiTimeoutMs: number;
   /** How many times one request is sent before a retryable failure (429, 5xx, expiry) is final. */
   maxAttemptsPerRequest: number;
-  /** Waiting out token_limit_exceeded: first wait, doubling per try, up to this many tries. */
+  /** Waiting out token_limit_exceeded: the first wait before the shard is sent again, doubling per try up to tokenLimitWaitCapMs. */
   tokenLimitWaitMs: number;
-  tokenLimitMaxWaits: number;
+  tokenLimitWaitCapMs: number;
+  /**
+   * How long in all a shard may wait for room under its model's enqueued-token
+   * limit (from its first wait until a batch of it runs): its first try after
+   * that ends it instead (so at most one tokenLimitWaitCapMs later). What holds
+   * the room is batches with a 24 h completion window, so by then they have
+   * ended and more waiting would not help.
+   */
+  tokenWaitMaxMs: number;
   /** How long a shard waits before asking again for room in its model's enqueued-token budget. */
   tokenBudgetRecheckMs: number;
   /** Threads a worker process's results joins parse and encode output files on; 0 joins on the event loop. */
@@ -41,8 +49,10 @@ export const defaultTuning: Tuning = {
   reconcileWindowMs: 6 * 3600_000,
   openaiTimeoutMs: 120_000,
   maxAttemptsPerRequest: 3,
+  // 5, 10, 20, 40 min, then hourly until the 25 h bound (a refused batch costs nothing).
   tokenLimitWaitMs: 5 * 60_000,
-  tokenLimitMaxWaits: 10,
+  tokenLimitWaitCapMs: 3600_000,
+  tokenWaitMaxMs: 25 * 3600_000,
   tokenBudgetRecheckMs: 60_000,
   // Two where there are two cores or more: a 50,000-line join took 0.35 s with two, 0.38 s with one and 0.46 s
   // with none (2-core machine, bench/RESULTS.md). On one core a thread would only take turns with the event loop.
@@ -56,6 +66,7 @@ export const quickTuning: Tuning = {
   pollMaxMs: 1_000,
   pollNearExpiryMs: 500,
   tokenLimitWaitMs: 500,
+  tokenLimitWaitCapMs: 2_000,
   tokenBudgetRecheckMs: 250,
 };
 

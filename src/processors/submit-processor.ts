@@ -14,7 +14,9 @@ import { withLocalFile } from '../storage/with-local-file.js';
 import { isLastAttempt } from './attempts.js';
 import { parsePayload, type StageProcessor } from './stage-processor.js';
 import { markShardTerminal } from './mark-shard-terminal.js';
-import { budgetHolder } from '../runs/token-budget.js';
+import { budgetHolder, tokenLimitRefusal } from '../runs/token-budget.js';
+import { readLineBatches } from '../lib/jsonl.js';
+import { estimateTokens } from '../lib/token-estimate.js';
 import { crashPoint } from '../lib/crash-point.js';
 import { progressReporter } from './job-progress.js';
 
@@ -37,11 +39,22 @@ export function createSubmitProcessor(deps: Deps): StageProcessor<'submit'> {
     if (run === null || shard === null || shard.generation !== ref.generation) return;
 
     if (run.cancel_requested && (shard.step === 'planned' || shard.step === 'uploaded')) {
-      await markShardTerminal(deps, ref, shard.step, { batch_status: 'cancelled', error: { code: 'cancelled', message: 'the run was cancelled before this shard was submitted' } });
+      await settleCancelled(deps, ref, shard.step);
       return;
     }
 
     if (shard.step === 'planned') {
+      const limit = await deps.tokenBudget.limitOf(shard.model ?? '');
+      // A later generation may send only some of the shard's requests: count what it enqueues, so the budget
+      // and the evidence of a shard over the limit go by it, not by the whole shard. Only where the model has
+      // a known limit does that matter enough to read the file once more.
+      if (ref.generation > 0 && limit !== null) shard = await countGenerationTokens(deps, ref, shard);
+      // Refused before the upload when the shard has proved too big for the limit, or has waited long enough.
+      const refusal = tokenLimitRefusal(shard, limit, deps.tuning);
+      if (refusal !== null) {
+        await refuseForTokenLimit(deps, ref, 'planned', refusal);
+        return;
+      }
       const fileBytes = shard.bytes;
       const upload = progressReporter(job, 'uploading', 'bytes', fileBytes);
       await upload.flush(0);
@@ -69,12 +82,27 @@ export function createSubmitProcessor(deps: Deps): StageProcessor<'submit'> {
 
     if (shard.step === 'uploaded') {
       // Wait for room under the model's enqueued-token limit rather than create a batch bound to fail.
-      if (!(await deps.tokenBudget.reserve(shard.model ?? '', budgetHolder(ref), shard.estimated_tokens))) {
-        log.info({ tokens: shard.estimated_tokens, model: shard.model }, 'waiting for room in the model\'s enqueued-token budget');
+      const reservation = await deps.tokenBudget.reserve(shard.model ?? '', budgetHolder(ref), shard.estimated_tokens);
+      if (reservation.kind !== 'reserved') {
+        const refusal = tokenLimitRefusal(shard, reservation.limit, deps.tuning);
+        if (refusal !== null) {
+          await refuseForTokenLimit(deps, ref, 'uploaded', refusal);
+          return;
+        }
+        // The run view shows since when the shard waits; the first wait starts the clock that bounds it.
+        if (shard.token_wait_since === null) {
+          await ledger.updateShard(ref.runId, ref.shard, { step: ['uploaded'], generation: [ref.generation], token_wait_since: [null] }, { token_wait_since: Date.now() });
+        }
+        // A cancel that came while this job ran found nothing delayed to wake: look again before waiting.
+        if ((await ledger.getRun(ref.runId))?.cancel_requested === true) {
+          await settleCancelled(deps, ref, 'uploaded');
+          return;
+        }
+        log.info({ tokens: shard.estimated_tokens, model: shard.model, limit: reservation.limit }, 'waiting for room in the model\'s enqueued-token budget');
         await job.moveToDelayed(Date.now() + deps.tuning.tokenBudgetRecheckMs, token);
         throw new DelayedError();
       }
-      await ledger.updateShard(ref.runId, ref.shard, { step: ['uploaded'], generation: [ref.generation] }, { step: 'creating', creating_since: Date.now() });
+      await ledger.updateShard(ref.runId, ref.shard, { step: ['uploaded'], generation: [ref.generation] }, { step: 'creating', creating_since: Date.now(), created_alone: reservation.alone });
       shard = await reload(deps, ref);
     }
 
@@ -102,6 +130,27 @@ export function createSubmitProcessor(deps: Deps): StageProcessor<'submit'> {
       await enqueue(deps.queues, 'poll', payload, { jobId: jobIds.poll(payload), delay: deps.tuning.pollInitialMs });
     }
   };
+}
+
+async function settleCancelled(deps: Deps, ref: ShardRef, step: 'planned' | 'uploaded'): Promise<void> {
+  await markShardTerminal(deps, ref, step, { batch_status: 'cancelled', error: { code: 'cancelled', message: 'the run was cancelled before this shard was submitted' } });
+}
+
+/** Ends a shard the enqueued-token limit will never let through; each of its requests gets the reason as its error. */
+async function refuseForTokenLimit(deps: Deps, ref: ShardRef, step: 'planned' | 'uploaded', refusal: { code: string; message: string }): Promise<void> {
+  deps.logger.error({ run_id: ref.runId, shard: ref.shard, generation: ref.generation, code: refusal.code }, refusal.message);
+  await markShardTerminal(deps, ref, step, { batch_status: 'failed', error: refusal });
+}
+
+/** Counts the tokens of this generation's requests and keeps it as the shard's estimate (the same count on a repeat). */
+async function countGenerationTokens(deps: Deps, ref: ShardRef, shard: ShardRecord): Promise<ShardRecord> {
+  let tokens = 0;
+  for await (const batch of readLineBatches(await deps.storage.get(storageKeys.shardRequests(ref.runId, ref.shard, ref.generation)))) {
+    for (const line of batch) tokens += estimateTokens(line);
+  }
+  if (tokens === shard.estimated_tokens) return shard;
+  await deps.ledger.updateShard(ref.runId, ref.shard, { step: ['planned'], generation: [ref.generation] }, { estimated_tokens: tokens });
+  return reload(deps, ref);
 }
 
 async function reload(deps: Deps, ref: ShardRef): Promise<ShardRecord> {

@@ -26,6 +26,7 @@ export const runViewSchema = z
         output_file_id: z.string().nullable(),
         error_file_id: z.string().nullable(),
         previous_batch_ids: z.array(z.string()),
+        token_limit_wait_since: z.string().nullable().describe("set while the shard waits for room under its model's enqueued-token limit: since when"),
       }),
     ),
     results_url: z.string().nullable(),

@@ -96,6 +96,24 @@ export interface ShardRecord {
   retry_generations: number;
   /** Generations made to wait out token_limit_exceeded (they do not count as attempts of the requests). */
   token_waits: number;
+  /**
+   * When the shard began waiting for room under its model's enqueued-token
+   * limit (ms), kept across token_limit_exceeded resubmissions so the whole
+   * wait is bounded; null once a generation goes round for another reason.
+   */
+  token_wait_since: number | null;
+  /**
+   * The current batch was created while no other batch of this service held
+   * any of the model's enqueued-token budget: a token_limit_exceeded then
+   * speaks of the shard's own size (or of users outside this service).
+   */
+  created_alone: boolean;
+  /**
+   * The model's enqueued-token limit a batch of this shard, created alone,
+   * was refused under, when the shard's estimate is over it too: no wait can
+   * make room, so the next submission ends the shard; null otherwise.
+   */
+  over_token_limit: number | null;
   /** A batch of this shard already failed validation and the unnamed lines were resubmitted once. */
   validation_retried: boolean;
 }
@@ -112,6 +130,7 @@ export const NO_BATCH_YET = {
   error_file_id: null,
   expires_at: null,
   error: null,
+  created_alone: false,
 } as const satisfies Partial<ShardRecord>;
 
 /** What a new shard holds besides its number, model and sizes (a new object each time: it holds a list). */
@@ -123,6 +142,8 @@ export const newShardState = (): Omit<ShardRecord, 'shard' | 'model' | 'requests
   previous_batch_ids: [],
   retry_generations: 0,
   token_waits: 0,
+  token_wait_since: null,
+  over_token_limit: null,
   validation_retried: false,
 });
 

@@ -22,6 +22,8 @@ export interface RunView {
     error_file_id: string | null;
     /** The shard's batches of earlier generations (its failed requests sent again since), oldest first. */
     previous_batch_ids: string[];
+    /** While the shard waits for room under its model's enqueued-token limit: since when (ISO 8601); else null. */
+    token_limit_wait_since: string | null;
   }>;
   results_url: string | null;
   errors_url: string | null;
@@ -75,10 +77,17 @@ export function toRunView(run: RunRecord, shards: ShardRecord[]): RunView {
       output_file_id: shard.output_file_id,
       error_file_id: shard.error_file_id,
       previous_batch_ids: shard.previous_batch_ids,
+      token_limit_wait_since: tokenLimitWaitSince(shard),
     })),
     results_url: run.results_url,
     errors_url: run.errors_url,
     error: run.error,
     output: run.output_url === null ? null : (run.output_copy ?? { url: run.output_url, results_url: null, errors_url: null, error: null }),
   };
+}
+
+/** Only a shard with no batch in flight is waiting: the mark outlives a wait that ended in a running batch. */
+function tokenLimitWaitSince(shard: ShardRecord): string | null {
+  const waiting = shard.step === 'planned' || shard.step === 'uploaded';
+  return waiting && shard.token_wait_since !== null ? new Date(shard.token_wait_since).toISOString() : null;
 }
