@@ -1,27 +1,14 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Deps } from '../deps.js';
 import { QUEUE_NAMES } from '../queues/queue-names.js';
 import { createApiAuth } from './api-auth.js';
 import { apiErrorBody } from '../lib/api-error-codes.js';
-import { isRedisUnavailable, REDIS_UNAVAILABLE } from './error-handler.js';
+import { REDIS_UNAVAILABLE } from './error-handler.js';
+import { BoardAdapter } from './board-adapter.js';
 
 export const BOARD_PATH = '/admin/queues';
-
-/**
- * The board's API answers its own error shapes, which its UI reads, so its
- * error handler is kept; but an ioredis failure it would answer 500 quoting
- * the client ("Stream isn't writeable…"), so that message is replaced by
- * one that says only what the caller needs. (A request made while Redis is
- * known to be away is answered 503 before the board sees it; see below.)
- */
-class BoardAdapter extends FastifyAdapter {
-  override setErrorHandler(handler: Parameters<FastifyAdapter['setErrorHandler']>[0]): this {
-    return super.setErrorHandler((error) => handler(isRedisUnavailable(error) ? new Error(REDIS_UNAVAILABLE) : error));
-  }
-}
 
 const STAGE_DESCRIPTIONS = {
   collect: 'lists new items of a scheduled pipeline',
