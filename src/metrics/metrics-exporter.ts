@@ -24,6 +24,7 @@ export class MetricsExporter {
   private readonly batchesFinished: Counter<'status'>;
   private readonly requests: Counter<'outcome'>;
   private readonly slackFailures: Counter;
+  private readonly collectionsFailed: Counter<'pipeline'>;
   private readonly webhooks: Counter<'outcome'>;
   private latency: MetricsSnapshot['resultsLatency'] = { buckets: new Map(), count: 0, sum: 0 };
 
@@ -38,6 +39,7 @@ export class MetricsExporter {
     this.batchesFinished = new Counter({ name: 'batchline_batches_finished_total', help: 'Batches that reached a final status, by status', labelNames: ['status'], registers });
     this.requests = new Counter({ name: 'batchline_requests_total', help: 'Batch requests with a stored result, by outcome', labelNames: ['outcome'], registers });
     this.slackFailures = new Counter({ name: 'batchline_slack_failures_total', help: 'Slack posts that failed', registers });
+    this.collectionsFailed = new Counter({ name: 'batchline_collections_failed_total', help: 'Failed collection attempts (source missing, access denied…), by pipeline', labelNames: ['pipeline'], registers });
     this.webhooks = new Counter({ name: 'batchline_webhooks_total', help: 'OpenAI webhooks received, by outcome', labelNames: ['outcome'], registers });
   }
 
@@ -57,6 +59,7 @@ export class MetricsExporter {
     setLabelledCounter(this.batchesFinished, 'status', snapshot.batchesFinished);
     setLabelledCounter(this.requests, 'outcome', snapshot.requests);
     setCounter(this.slackFailures, snapshot.slackFailures);
+    setLabelledCounter(this.collectionsFailed, 'pipeline', snapshot.collectionsFailed);
     setLabelledCounter(this.webhooks, 'outcome', snapshot.webhooks);
     this.latency = snapshot.resultsLatency;
     return `${await this.registry.metrics()}\n${renderHistogram(LATENCY_NAME, LATENCY_HELP, this.latency)}`;

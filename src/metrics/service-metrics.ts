@@ -16,6 +16,8 @@ export interface MetricsSnapshot {
   batchesFinished: Record<string, number>;
   requests: { succeeded: number; failed: number };
   slackFailures: number;
+  /** Failed collection attempts by pipeline id. */
+  collectionsFailed: Record<string, number>;
   webhooks: Record<string, number>;
   resultsLatency: { buckets: Map<number, number>; count: number; sum: number };
 }
@@ -86,6 +88,11 @@ export class ServiceMetrics {
     await this.record(() => this.redis.hincrby(this.countersKey, 'slack_failures', 1));
   }
 
+  /** A collection attempt of the pipeline failed (each attempt, retried or not: a source failing every tick shows as a steady rate). */
+  async collectionFailed(pipelineId: string): Promise<void> {
+    await this.record(() => this.redis.hincrby(this.countersKey, `collections_failed|${pipelineId}`, 1));
+  }
+
   async webhookReceived(outcome: WebhookOutcome): Promise<void> {
     await this.record(() => this.redis.hincrby(this.countersKey, `webhooks|${outcome}`, 1));
   }
@@ -106,6 +113,7 @@ export class ServiceMetrics {
       batchesFinished: labelled('batches_finished', BATCH_END_STATUSES),
       requests: { succeeded: count('requests|succeeded'), failed: count('requests|failed') },
       slackFailures: count('slack_failures'),
+      collectionsFailed: labelled('collections_failed', []),
       webhooks: labelled('webhooks', WEBHOOK_OUTCOMES),
       resultsLatency: {
         buckets: new Map(RESULTS_LATENCY_BUCKETS.map((bound) => [bound, Number(latency[`le|${bound}`] ?? 0)])),

@@ -4,6 +4,7 @@ import { collectPipeline, type CollectOutcome } from '../pipelines/collection/co
 import { describeCollectionFailure } from '../pipelines/collection/collection-failure.js';
 import { CollectionLock } from '../pipelines/collection/collection-lock.js';
 import { LastCollections, type LastCollection } from '../pipelines/collection/last-collection.js';
+import { rememberCollection } from '../pipelines/collection/remember-collection.js';
 import { pipelineKeys } from '../pipelines/pipeline-keys.js';
 import { PipelineStore } from '../pipelines/pipeline-store.js';
 import type { SourceDefinition } from '../pipelines/sources/source-definition.js';
@@ -52,14 +53,8 @@ export function createCollectProcessor(deps: Deps): StageProcessor<'collect', Co
   return async (job, token) => {
     const { pipelineId, trigger } = parsePayload('collect', job.data);
     const log = deps.logger.child({ pipeline_id: pipelineId, job_id: job.id, trigger });
-    // The record is the user's view of collections, not part of them: failing to write it must not fail the collection.
-    const remember = async (startedUs: number | undefined, collection: LastCollection): Promise<void> => {
-      try {
-        await lastCollections.record(pipelineId, startedUs ?? (await lastCollections.clock()), collection);
-      } catch (error) {
-        log.warn({ err: String(error) }, 'could not record the outcome of the collection');
-      }
-    };
+    // The record (and its Slack message on a change of health) is the user's view of collections, not part of them: it never fails the collection.
+    const remember = (startedUs: number | undefined, collection: LastCollection): Promise<void> => rememberCollection(deps, log, pipelineId, startedUs, collection);
     let source: SourceDefinition | undefined;
     let startedUs: number | undefined;
     try {

@@ -64,6 +64,7 @@ describe('observability: /metrics, /readyz, /docs and the logs', () => {
       batchline_batches_finished_total: 'COUNTER',
       batchline_requests_total: 'COUNTER',
       batchline_slack_failures_total: 'COUNTER',
+      batchline_collections_failed_total: 'COUNTER',
       batchline_webhooks_total: 'COUNTER',
       batchline_results_latency_seconds: 'HISTOGRAM',
     };

@@ -29,13 +29,48 @@ export type LastCollection = z.infer<typeof lastCollectionSchema>;
  * has written one: collections of a pipeline take its lock one after the
  * other, but a collection that lost its lock can still end after the next
  * one has, and its older outcome must not hide the newer.
+ *
+ * In the same step it keeps the pipeline's health, `failing` (with since
+ * when) or `healthy`, and says when that changed: the announcement of a
+ * failure or a recovery is claimed here, once, whatever retries and
+ * repeated ticks come after. A pipeline's first collection that succeeds is
+ * no change (nothing to recover from); its first that fails is.
+ *
+ * ARGV: pipeline id, started_us, the record, its health (failing, healthy
+ * or keep: a failed attempt that will be retried changes nothing yet), and
+ * when it ended. Returns 0 (not written), 1 (written, no change),
+ * 2 (now failing) or {3, failing since} (recovered).
  */
 const RECORD = `
 if redis.call('hexists', KEYS[1], ARGV[1]) == 0 then return 0 end
 local latest = tonumber(redis.call('hget', KEYS[2], 'started_us'))
 if latest ~= nil and latest > tonumber(ARGV[2]) then return 0 end
 redis.call('hset', KEYS[2], 'started_us', ARGV[2], 'outcome', ARGV[3])
-return 1`;
+if ARGV[4] == 'keep' then return 1 end
+local since = redis.call('hget', KEYS[2], 'failing_since')
+if ARGV[4] == 'failing' then
+  if since then return 1 end
+  redis.call('hset', KEYS[2], 'failing_since', ARGV[5])
+  return 2
+end
+if not since then return 1 end
+redis.call('hdel', KEYS[2], 'failing_since')
+return {3, since}`;
+
+/** How a pipeline's health moved with a collection's record: the moments worth a Slack message. */
+export type HealthChange = { to: 'failing' } | { to: 'recovered'; failingSince: string };
+
+export type RecordOutcome = { written: false } | { written: true; change: HealthChange | null };
+
+/**
+ * What a collection says of the pipeline's health: a failure it has given
+ * up on makes it failing; one the job will try again says nothing yet (a
+ * retry that mends it is not worth waking anyone); a success makes it healthy.
+ */
+const healthOf = (collection: LastCollection): 'failing' | 'healthy' | 'keep' => {
+  if (collection.outcome !== 'failed') return 'healthy';
+  return collection.will_retry ? 'keep' : 'failing';
+};
 
 /** Each pipeline's latest collection: one small hash per pipeline, overwritten, never a growing history. */
 export class LastCollections {
@@ -54,9 +89,13 @@ export class LastCollections {
     return Number(seconds) * 1_000_000 + Number(micros);
   }
 
-  /** Records the collection that started at `startedUs` (from `clock`); false when it was not written (pipeline gone, or a later one recorded). */
-  async record(pipelineId: string, startedUs: number, collection: LastCollection): Promise<boolean> {
-    const written = await this.redis.eval(
+  /**
+   * Records the collection that started at `startedUs` (from `clock`); not
+   * written when the pipeline is gone or a later collection recorded
+   * first. Says when the pipeline's health changed with it.
+   */
+  async record(pipelineId: string, startedUs: number, collection: LastCollection): Promise<RecordOutcome> {
+    const reply = await this.redis.eval(
       RECORD,
       2,
       pipelineKeys.index(this.prefix),
@@ -64,8 +103,13 @@ export class LastCollections {
       pipelineId,
       String(startedUs),
       JSON.stringify(collection),
+      healthOf(collection),
+      collection.finished_at,
     );
-    return written === 1;
+    if (reply === 0) return { written: false };
+    if (reply === 2) return { written: true, change: { to: 'failing' } };
+    if (Array.isArray(reply)) return { written: true, change: { to: 'recovered', failingSince: String(reply[1]) } };
+    return { written: true, change: null };
   }
 
   async get(pipelineId: string): Promise<LastCollection | null> {

@@ -94,6 +94,8 @@ describe('a pipeline shows its last collection', () => {
     assert.equal(outcome.items, 1);
     const succeeded = (await view('late-folder')).last_collection;
     assert.deepEqual({ ...succeeded, finished_at: '' }, { finished_at: '', job_id: jobId, outcome: 'run_started', run_id: outcome.runId, items: 1, error: null, will_retry: false });
+    // A failure its own retry mended was never given up on: no Slack message of failure or recovery.
+    assert.deepEqual(t.slack.messages.filter((message) => message.body.text?.includes('*late-folder*') === true), []);
   });
 
   it('a collection that finds items shows its run; the next, with nothing new, shows nothing_new', async () => {
@@ -159,13 +161,13 @@ describe('a pipeline shows its last collection', () => {
       will_retry: false,
     });
     const now = await records.clock();
-    assert.equal(await records.record('ordered', now, collection('newer', 'nothing_new')), true);
-    assert.equal(await records.record('ordered', now - 1_000_000, collection('older', 'failed')), false);
+    assert.equal((await records.record('ordered', now, collection('newer', 'nothing_new'))).written, true);
+    assert.equal((await records.record('ordered', now - 1_000_000, collection('older', 'failed'))).written, false);
     assert.equal((await view('ordered')).last_collection?.job_id, 'newer');
-    assert.equal(await records.record('ordered', now + 1, collection('next', 'nothing_new')), true);
+    assert.equal((await records.record('ordered', now + 1, collection('next', 'nothing_new'))).written, true);
     assert.equal((await view('ordered')).last_collection?.job_id, 'next');
 
-    assert.equal(await records.record('never-defined', now, collection('stray', 'failed')), false, 'no record without a pipeline');
+    assert.equal((await records.record('never-defined', now, collection('stray', 'failed'))).written, false, 'no record without a pipeline');
     assert.equal(await t.service.deps.redis.exists(pipelineKeys.lastCollection(t.prefix, 'never-defined')), 0);
   });
 });
