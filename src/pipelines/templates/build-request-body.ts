@@ -28,10 +28,10 @@ interface BuiltBody {
  * custom_id, method and url). Never throws for a problem with the item: it
  * comes back as `ok: false` with a code, so one bad item fails only itself.
  *
- * The template's `body` extras go first and the template's own fields last,
- * so an explicit template option (`max_tokens`, `dimensions`) beats an extra
- * of the same name; the schema already refuses extras that would replace
- * `model`, `messages` or `input`.
+ * The template's `body` extras go first and the template's own fields last;
+ * the schema already refuses extras that would replace `model`, `messages`,
+ * `input` or a parameter one of the template's options sets (`max_tokens`,
+ * `dimensions`, `instructions`).
  */
 export const buildRequestBody = async (
   template: TemplateDefinition,

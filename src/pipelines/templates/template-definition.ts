@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { BatchEndpoint } from '../../lib/batch-limits.js';
+import { bodyParametersSchema, type OwnedParameters } from './body-parameters.js';
 import { malformedPlaceholdersIn, placeholdersIn } from './render-placeholders.js';
 
 export const DEFAULT_TEMPLATE_MODEL = 'gpt-4o-mini';
@@ -9,27 +10,15 @@ export const SEED_SUMMARIZE_SYSTEM_PROMPT = 'You are a helpful assistant that su
 /** OpenAI's per-image limit; a larger image would only come back as a failed request. */
 export const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
 
-/**
- * Keys a template's `body` extras may not set, because the template itself
- * owns them: letting extras replace them would silently break the one-model-
- * per-file rule or discard the item's content.
- */
-const RESERVED_BODY_KEYS: Readonly<Record<string, string>> = {
-  model: 'set the template\'s "model" instead',
+const ownOption = (name: string): string => `set the template's "${name}" instead`;
+/** What every template builds itself from the item and its own options. */
+const OWNED_BY_EVERY_TEMPLATE: OwnedParameters = {
+  model: ownOption('model'),
   messages: 'the template builds the messages from each item',
   input: 'the template builds the input from each item',
 };
-
-/** Extra request-body parameters (temperature, response_format…), passed through as given. */
-const bodyExtrasSchema = z
-  .record(z.string(), z.unknown())
-  .superRefine((body, ctx) => {
-    for (const key of Object.keys(body)) {
-      const why = RESERVED_BODY_KEYS[key];
-      if (why !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `body may not override "${key}": ${why}` });
-    }
-  })
-  .optional();
+/** Adds the parameters a template's own options set (its `max_tokens`, `dimensions`…), so the two never disagree. */
+const owning = (options: Record<string, string>): OwnedParameters => ({ ...OWNED_BY_EVERY_TEMPLATE, ...options });
 
 const modelSchema = z.string().min(1);
 
@@ -52,7 +41,7 @@ const imageModerationSchema = z.strictObject({
   prompt: z.string().min(1).default(SEED_MODERATION_PROMPT),
   max_image_bytes: z.number().int().positive().max(MAX_IMAGE_BYTES).default(MAX_IMAGE_BYTES),
   max_tokens: maxTokensSchema,
-  body: bodyExtrasSchema,
+  body: bodyParametersSchema('/v1/chat/completions', owning({ max_tokens: ownOption('max_tokens') })),
 });
 
 const summarizeSchema = z.strictObject({
@@ -64,7 +53,7 @@ const summarizeSchema = z.strictObject({
   /** The item field that identifies a POSTed article in custom ids and result lines. */
   id_field: z.string().min(1).default('id'),
   max_tokens: maxTokensSchema,
-  body: bodyExtrasSchema,
+  body: bodyParametersSchema('/v1/chat/completions', owning({ max_tokens: ownOption('max_tokens') })),
 });
 
 const chatSchema = z.strictObject({
@@ -72,7 +61,7 @@ const chatSchema = z.strictObject({
   model: modelSchema,
   system_prompt: placeholderTextSchema.optional(),
   prompt: placeholderTextSchema,
-  body: bodyExtrasSchema,
+  body: bodyParametersSchema('/v1/chat/completions', OWNED_BY_EVERY_TEMPLATE),
 });
 
 const responsesSchema = z.strictObject({
@@ -80,7 +69,7 @@ const responsesSchema = z.strictObject({
   model: modelSchema,
   instructions: placeholderTextSchema.optional(),
   prompt: placeholderTextSchema,
-  body: bodyExtrasSchema,
+  body: bodyParametersSchema('/v1/responses', owning({ instructions: ownOption('instructions') })),
 });
 
 const embeddingsSchema = z.strictObject({
@@ -88,7 +77,7 @@ const embeddingsSchema = z.strictObject({
   model: modelSchema,
   input: placeholderTextSchema,
   dimensions: z.number().int().positive().optional(),
-  body: bodyExtrasSchema,
+  body: bodyParametersSchema('/v1/embeddings', owning({ dimensions: ownOption('dimensions') })),
 });
 
 /**

@@ -156,6 +156,16 @@ describe('pipelines API', () => {
       },
       { name: 'a bad duration', body: { schedule: { every: 'often' }, template: { type: 'summarize' } }, message: 'schedule.every: "often" is not a duration such as "6h", "30m", "15s" or "1h30m"' },
       { name: 'a misspelt template field', body: { schedule: { every: '1h' }, template: { type: 'summarize', modle: 'x' } }, message: 'template: unknown field "modle"' },
+      {
+        name: 'a body parameter OpenAI would refuse in every request',
+        body: { template: { type: 'summarize', body: { temperature: 'hot' } } },
+        message: 'template.body.temperature: Invalid input: expected number, received string',
+      },
+      {
+        name: 'a body parameter the template sets itself',
+        body: { template: { type: 'summarize', max_tokens: 100, body: { max_tokens: 500 } } },
+        message: 'template.body.max_tokens: body may not override "max_tokens": set the template\'s "max_tokens" instead',
+      },
       { name: 'a schedule that really has no source', body: { schedule: { every: '1h' }, template: { type: 'summarize' } }, message: 'schedule: a schedule needs a "source" to collect from' },
     ];
     for (const { name, body, message } of cases) {

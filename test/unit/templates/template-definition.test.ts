@@ -78,6 +78,80 @@ describe('templateDefinitionSchema', () => {
     }
   });
 
+  it('checks the endpoint\'s known body parameters by type and range, naming the field', () => {
+    const chatBodies = ['image-moderation', 'summarize', 'chat'] as const;
+    const badChat: Array<[Record<string, unknown>, string]> = [
+      [{ temperature: 'hot' }, 'temperature'],
+      [{ temperature: 2.5 }, 'temperature'],
+      [{ temperature: -0.1 }, 'temperature'],
+      [{ top_p: 1.5 }, 'top_p'],
+      [{ max_completion_tokens: 0 }, 'max_completion_tokens'],
+      [{ max_completion_tokens: 10.5 }, 'max_completion_tokens'],
+      [{ n: 0 }, 'n'],
+      [{ presence_penalty: 3 }, 'presence_penalty'],
+      [{ frequency_penalty: -2.5 }, 'frequency_penalty'],
+      [{ seed: 1.5 }, 'seed'],
+      [{ stop: 5 }, 'stop'],
+      [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'],
+      [{ response_format: 'json' }, 'response_format'],
+      [{ response_format: { type: 'yaml' } }, 'response_format.type'],
+      [{ response_format: { type: 'json_schema', json_schema: { name: 'has space' } } }, 'response_format.json_schema.name'],
+      [{ logit_bias: { '50256': 101 } }, 'logit_bias.50256'],
+      [{ top_logprobs: 21 }, 'top_logprobs'],
+      [{ metadata: { k: 7 } }, 'metadata.k'],
+      [{ stream: true }, 'stream'],
+    ];
+    for (const type of chatBodies) {
+      for (const [body, field] of badChat) {
+        const message = refusal({ ...minimal[type], body });
+        assert.match(message, new RegExp(`at body\\.${field.replace(/\./g, '\\.')}`), `${type}: ${JSON.stringify(body)} → ${message}`);
+      }
+    }
+    assert.match(refusal({ ...minimal.chat, body: { stream: true } }), /does not stream/);
+    for (const [body, field] of [
+      [{ max_output_tokens: -1 }, 'max_output_tokens'],
+      [{ temperature: 3 }, 'temperature'],
+      [{ text: { format: { type: 'json_schema', name: 'x' } } }, 'text.format.schema'],
+      [{ truncation: 'sometimes' }, 'truncation'],
+    ] as const) {
+      assert.match(refusal({ ...minimal.responses, body }), new RegExp(`at body\\.${field.replace(/\./g, '\\.')}`), JSON.stringify(body));
+    }
+    assert.match(refusal({ ...minimal.embeddings, body: { encoding_format: 'int8' } }), /at body\.encoding_format/);
+  });
+
+  it('accepts good values of known body parameters, and passes unknown ones through as given', () => {
+    const chatBody = {
+      temperature: 0,
+      top_p: 0.5,
+      max_completion_tokens: 300,
+      n: 1,
+      presence_penalty: -2,
+      frequency_penalty: 2,
+      seed: 42,
+      stop: ['\n\n'],
+      response_format: { type: 'json_schema', json_schema: { name: 'verdict', schema: { type: 'object' }, strict: true } },
+      logit_bias: { '50256': -100 },
+      reasoning_effort: 'low',
+      metadata: { team: 'news' },
+      stream: false,
+      a_parameter_openai_adds_later: { anything: [1, 2] },
+    };
+    assert.deepEqual(parse({ ...minimal.chat, body: chatBody }), { ...minimal.chat, body: chatBody });
+    assert.deepEqual(parse({ type: 'summarize', body: { stop: 'END', max_completion_tokens: 5 } }).body, { stop: 'END', max_completion_tokens: 5 });
+    const responsesBody = { max_output_tokens: 64, text: { format: { type: 'json_schema', name: 'x', schema: {} } }, reasoning: { effort: 'minimal' }, brand_new: true };
+    assert.deepEqual(parse({ ...minimal.responses, body: responsesBody }).body, responsesBody);
+    assert.deepEqual(parse({ ...minimal.embeddings, body: { encoding_format: 'base64', user: 'u' } }).body, { encoding_format: 'base64', user: 'u' });
+  });
+
+  it('refuses a body parameter that one of the template\'s own options sets', () => {
+    for (const type of ['image-moderation', 'summarize'] as const) {
+      assert.match(refusal({ ...minimal[type], body: { max_tokens: 50 } }), /body may not override "max_tokens": set the template's "max_tokens" instead/);
+    }
+    assert.equal((parse({ ...minimal.chat, body: { max_tokens: 50 } }).body as { max_tokens: number }).max_tokens, 50, 'chat has no max_tokens option of its own');
+    assert.match(refusal({ ...minimal.embeddings, body: { dimensions: 256 } }), /body may not override "dimensions": set the template's "dimensions" instead/);
+    assert.match(refusal({ ...minimal.responses, body: { instructions: 'x' } }), /body may not override "instructions"/);
+  });
+
   it('refuses an unknown type and a missing type', () => {
     assert.match(refusal({ type: 'translate', model: 'x' }), /type/);
     assert.match(refusal({ model: 'x' }), /type/);
