@@ -15,6 +15,7 @@ import { enqueuedTokenLimitFrom, isTransientFailure, nextGenerationPatch, retryM
 import { jobIds } from '../queues/job-ids.js';
 import { enqueue } from '../queues/stage-queues.js';
 import { budgetHolder } from '../runs/token-budget.js';
+import { promoteIfCancelled } from '../runs/wake-for-cancel.js';
 import { progressReporter } from './job-progress.js';
 import { crashPoint } from '../lib/crash-point.js';
 import { parsePayload, type StageProcessor } from './stage-processor.js';
@@ -162,6 +163,8 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
       }
       const delay = mode.kind === 'token-wait' ? mode.delayMs : 0;
       await enqueue(deps.queues, 'submit', next, { jobId: jobIds.submit(next), delay });
+      // A cancel that came since this job read the run found no delayed submission to wake.
+      if (delay > 0) await promoteIfCancelled(deps, ref.runId, await deps.queues.submit.getJob(jobIds.submit(next)));
       return;
     }
     const stored = await deps.ledger.updateShard(ref.runId, ref.shard, { step: ['terminal'], generation: [ref.generation] }, { step: 'stored', ...totals });

@@ -19,6 +19,7 @@ import { readLineBatches } from '../lib/jsonl.js';
 import { estimateTokens } from '../lib/token-estimate.js';
 import { crashPoint } from '../lib/crash-point.js';
 import { progressReporter } from './job-progress.js';
+import { promoteIfCancelled } from '../runs/wake-for-cancel.js';
 
 type ShardRef = JobPayloads['submit'];
 
@@ -93,13 +94,10 @@ export function createSubmitProcessor(deps: Deps): StageProcessor<'submit'> {
         if (shard.token_wait_since === null) {
           await ledger.updateShard(ref.runId, ref.shard, { step: ['uploaded'], generation: [ref.generation], token_wait_since: [null] }, { token_wait_since: Date.now() });
         }
-        // A cancel that came while this job ran found nothing delayed to wake: look again before waiting.
-        if ((await ledger.getRun(ref.runId))?.cancel_requested === true) {
-          await settleCancelled(deps, ref, 'uploaded');
-          return;
-        }
         log.info({ tokens: shard.estimated_tokens, model: shard.model, limit: reservation.limit }, 'waiting for room in the model\'s enqueued-token budget');
         await job.moveToDelayed(Date.now() + deps.tuning.tokenBudgetRecheckMs, token);
+        // A cancel that came while this job ran found nothing delayed to wake.
+        await promoteIfCancelled(deps, ref.runId, job);
         throw new DelayedError();
       }
       await ledger.updateShard(ref.runId, ref.shard, { step: ['uploaded'], generation: [ref.generation] }, { step: 'creating', creating_since: Date.now(), created_alone: reservation.alone });

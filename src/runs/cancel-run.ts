@@ -1,10 +1,10 @@
-import type { Job } from 'bullmq';
 import type { Deps } from '../deps.js';
 import { ApiError, notFound } from '../lib/api-error.js';
 import { isTerminalBatchStatus } from '../lib/batch-limits.js';
 import { errorMessage } from '../lib/permanent-error.js';
 import { jobIds } from '../queues/job-ids.js';
 import { FINAL_RUN_STATUSES, type RunStatus } from './run-record.js';
+import { promoteIfDelayed } from './wake-for-cancel.js';
 
 /**
  * Cancels what of a run is not finished: batches still running are
@@ -37,7 +37,3 @@ export async function cancelRun(deps: Deps, runId: string): Promise<void> {
   }
 }
 
-/** Runs a delayed job now. One that started meanwhile cannot be promoted, and needs not be: it reads the cancel itself. */
-async function promoteIfDelayed(job: Job | undefined): Promise<void> {
-  if (job !== undefined && (await job.isDelayed())) await job.promote().catch(() => undefined);
-}

@@ -2,6 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestService, type TestService } from '../helpers/test-service.js';
 import type { RunView } from '../../src/runs/run-view.js';
+import { jobIds } from '../../src/queues/job-ids.js';
+import { promoteIfCancelled } from '../../src/runs/wake-for-cancel.js';
 
 const requests = (count: number) =>
   Array.from({ length: count }, (_, index) => ({
@@ -137,6 +139,21 @@ describe('a shard waiting for room under the enqueued-token limit', () => {
     assert.deepEqual(t.emulator.ledger.batches({ metadata: { batchline_run: run.id } }), []);
     const lines = await t.results(run.id);
     assert.deepEqual(lines.map((line) => line.error?.code), ['cancelled', 'cancelled', 'cancelled', 'cancelled', 'cancelled']);
+  });
+
+  it('a stage that put a job to sleep after a cancel looked for sleeping jobs wakes it itself, and only for a cancel', async () => {
+    await fillBudget(t, 'late-model');
+    const run = await t.postRun({ endpoint: '/v1/chat/completions', requests: modelRequests('late-model', 2, 'l') });
+    await waitingSince(run.id);
+    const job = await t.service.deps.queues.submit.getJob(jobIds.submit({ runId: run.id, shard: 0, generation: 0 }));
+    assert.equal(await job?.isDelayed(), true);
+    await promoteIfCancelled(t.service.deps, run.id, job);
+    assert.equal(await job?.isDelayed(), true, 'no cancel: the job sleeps on');
+    // The cancel's own look for delayed jobs came too early: only its flag is there.
+    await t.service.deps.ledger.updateRun(run.id, { cancel_requested: true });
+    await promoteIfCancelled(t.service.deps, run.id, job);
+    const ended = await t.waitForRunEnd(run.id, 10_000);
+    assert.equal(ended.status, 'cancelled');
   });
 
   it('a shard waiting to resubmit after token_limit_exceeded shows since when, and a cancel settles it at once', async () => {
