@@ -50,7 +50,7 @@ const summarizeSchema = z.strictObject({
   system_prompt: z.string().min(1).default(SEED_SUMMARIZE_SYSTEM_PROMPT),
   /** The item field (dotted paths allowed) holding a POSTed article's text; also read from `.json` objects. */
   field: z.string().min(1).default('text'),
-  /** The item field that identifies a POSTed article in custom ids and result lines. */
+  /** The field that identifies an article (a POSTed one in custom ids and result lines, a stored `.json` one in result lines), falling back to `id`. */
   id_field: z.string().min(1).default('id'),
   max_tokens: maxTokensSchema,
   body: bodyParametersSchema('/v1/chat/completions', owning({ max_tokens: ownOption('max_tokens') })),
