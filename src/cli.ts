@@ -23,6 +23,12 @@ Configuration is read from the environment (REDIS_URL, OPENAI_API_KEY, STORAGE_U
 /** Exit code of a refused command line or configuration: the process never started its work. */
 const USAGE_EXIT = 2;
 
+/**
+ * After the grace period for running jobs, the time a stop has to hand the
+ * rest back and close its connections (normally well under a second).
+ */
+export const CLOSE_ALLOWANCE_MS = 10_000;
+
 /** Every command's options but the emulator's, which parses its own. */
 const OPTIONS = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } } as const;
 
@@ -84,7 +90,8 @@ async function serve(role: Role): Promise<number> {
     throw error;
   }
   const running = service;
-  const code = await shutdownOnSignals(() => running.stop(), running.deps.logger);
+  const bound = { afterMs: running.deps.config.BATCHLINE_SHUTDOWN_GRACE_MS + CLOSE_ALLOWANCE_MS, force: () => running.forceStop() };
+  const code = await shutdownOnSignals(() => running.stop(), running.deps.logger, process, undefined, bound);
   // A job handed back at shutdown may still hold the event loop (an upload cut short); its outcome no longer counts.
   setTimeout(() => process.exit(code), 1000).unref();
   return code;

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig, requireOpenAIKey, type Config } from './config.js';
 import { createDeps, type Deps, type DepsOverrides } from './deps.js';
 import { createLogger, type Logger } from './lib/logger.js';
+import { testPausePoint } from './lib/test-pause-point.js';
 import { listenFailure } from './listen-failure.js';
 import { applyPipelinesFile } from './pipelines/pipelines-file.js';
 import { watchRedisConnection } from './queues/redis-connection-failure.js';
@@ -21,6 +22,29 @@ export interface RunningService {
   url: string | null;
   /** Graceful: stop taking HTTP requests, let running jobs finish or hand back, close queues and Redis. */
   stop(): Promise<void>;
+  /**
+   * For a stop that overran its bound: drops every connection still open
+   * (no QUIT, no waiting) and returns the closing steps that had not finished.
+   */
+  forceStop(): string[];
+}
+
+/** The closing steps under way, by name, so a stop that overruns can say what did not close. */
+class ClosingSteps {
+  private readonly pending = new Set<string>();
+
+  async run(name: string, step: () => Promise<unknown>): Promise<void> {
+    this.pending.add(name);
+    try {
+      await step();
+    } finally {
+      this.pending.delete(name);
+    }
+  }
+
+  unfinished(): string[] {
+    return [...this.pending];
+  }
 }
 
 export interface StartOptions {
@@ -77,6 +101,8 @@ export async function startService(options: StartOptions): Promise<RunningServic
     throw error;
   }
   let stopping: Promise<void> | null = null;
+  const closing = new ClosingSteps();
+  const workerNames = workers?.workers.map((worker) => worker.name).join(', ') ?? '';
   return {
     deps,
     app,
@@ -86,11 +112,25 @@ export async function startService(options: StartOptions): Promise<RunningServic
     stop() {
       stopping ??= (async () => {
         // No re-drives once stopping; the API stops taking requests while the workers finish or hand back their jobs; Redis goes last.
-        await sweeper?.stop();
-        await Promise.all([app?.close(), workers?.close()]);
-        await deps.close();
+        await closing.run('ledger sweeper', async () => sweeper?.stop());
+        await Promise.all([
+          closing.run('HTTP server', async () => app?.close()),
+          closing.run(`workers (${workerNames})`, async () => workers?.close()),
+        ]);
+        await closing.run('queues and Redis connections', async () => {
+          await testPausePoint(config.BATCHLINE_TEST_PAUSE_AT, 'shutdown:close-connections', logger);
+          await deps.close();
+        });
       })();
       return stopping;
+    },
+    forceStop() {
+      const unfinished = closing.unfinished();
+      // disconnect(), never quit(): a QUIT waits for a reply that a Redis gone away never sends.
+      for (const worker of workers?.workers ?? []) void worker.disconnect().catch(() => undefined);
+      deps.redis.disconnect();
+      app?.server.closeAllConnections();
+      return unfinished;
     },
   };
 }

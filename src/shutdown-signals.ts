@@ -2,20 +2,40 @@
 type LogLine = (fieldsOrMessage: object | string, message?: string) => void;
 
 /**
+ * The most a graceful stop may take. Past it, `force` drops every connection
+ * still open (a QUIT that a client with Redis gone could wait on for ever,
+ * a close stuck on a socket) and names the closing steps that had not
+ * finished; the process then exits 1 rather than outliving its grace period.
+ */
+export interface ShutdownBound {
+  afterMs: number;
+  force(): readonly string[];
+}
+
+/**
  * Resolves with the exit code once `stop` has run after the first SIGTERM
- * (docker stop) or SIGINT (Ctrl-C). A second Ctrl-C forces the exit (130);
- * a repeated SIGTERM does not, since `timeout` sends it to the process and
- * again to its group, and an orchestrator that will not wait escalates to
- * SIGKILL itself.
+ * (docker stop) or SIGINT (Ctrl-C): 0 when it finished, 1 when it failed or
+ * overran `bound`. A second Ctrl-C forces the exit (130); a repeated SIGTERM
+ * does not, since `timeout` sends it to the process and again to its group,
+ * and an orchestrator that will not wait escalates to SIGKILL itself.
  */
 export function shutdownOnSignals(
   stop: () => Promise<void>,
   logger: { info: LogLine; error: LogLine },
   signals: { on(signal: 'SIGTERM' | 'SIGINT', listener: (signal: NodeJS.Signals) => void): unknown } = process,
   forceExit: (code: number) => void = (code) => process.exit(code),
+  bound?: ShutdownBound,
 ): Promise<number> {
   return new Promise<number>((resolve) => {
     let signalled = false;
+    let overrun: NodeJS.Timeout | undefined;
+    let settled = false;
+    const settle = (code: number): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(overrun);
+      resolve(code);
+    };
     const onSignal = (signal: NodeJS.Signals): void => {
       if (signalled) {
         if (signal === 'SIGINT') forceExit(130);
@@ -24,14 +44,28 @@ export function shutdownOnSignals(
       }
       signalled = true;
       logger.info({ signal }, 'shutting down');
+      if (bound !== undefined) {
+        // Not unref'd: a stop stuck on a promise nothing will settle must still end here.
+        overrun = setTimeout(() => {
+          if (settled) return;
+          const unfinished = bound.force();
+          logger.error(
+            { after_ms: bound.afterMs, unfinished },
+            `shutdown did not finish within ${bound.afterMs} ms; forced closed what was still open: ${unfinished.length > 0 ? unfinished.join(', ') : 'no step was pending'}`,
+          );
+          settle(1);
+        }, bound.afterMs);
+      }
       void stop().then(
         () => {
+          if (settled) return;
           logger.info('stopped');
-          resolve(0);
+          settle(0);
         },
         (error: unknown) => {
+          if (settled) return;
           logger.error({ err: String(error) }, 'shutdown failed');
-          resolve(1);
+          settle(1);
         },
       );
     };

@@ -1,10 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { shutdownOnSignals } from '../../../src/shutdown-signals.js';
+import { shutdownOnSignals, type ShutdownBound } from '../../../src/shutdown-signals.js';
 
 /** A stand-in for the process: signals are emitted by the test, and the stop waits until the test lets it finish. */
-function harness() {
+function harness(bound?: ShutdownBound) {
   const signals = new EventEmitter();
   const forced: number[] = [];
   const logged: string[] = [];
@@ -16,7 +16,7 @@ function harness() {
   };
   const log = (fieldsOrMessage: object | string, message?: string): void => void logged.push(message ?? String(fieldsOrMessage));
   const logger = { info: log, error: log };
-  const code = shutdownOnSignals(stop, logger, signals, (exitCode) => void forced.push(exitCode));
+  const code = shutdownOnSignals(stop, logger, signals, (exitCode) => void forced.push(exitCode), bound);
   return { signals, forced, logged, code, finish: () => finishStop(), stops: () => stops };
 }
 
@@ -38,5 +38,30 @@ describe('shutdownOnSignals', () => {
     assert.deepEqual(h.forced, []);
     h.signals.emit('SIGINT', 'SIGINT');
     assert.deepEqual(h.forced, [130]);
+  });
+
+  it('a stop that overruns its bound is forced: what was still closing is named in one error line, and the exit code is 1', async () => {
+    const forcedClose: string[][] = [];
+    const h = harness({ afterMs: 50, force: () => (forcedClose.push(['workers (poll)', 'queues and Redis connections']), ['workers (poll)', 'queues and Redis connections']) });
+    h.signals.emit('SIGTERM', 'SIGTERM');
+    // The stop never finishes by itself here.
+    assert.equal(await h.code, 1);
+    assert.equal(forcedClose.length, 1);
+    assert.deepEqual(h.logged.slice(1), ['shutdown did not finish within 50 ms; forced closed what was still open: workers (poll), queues and Redis connections']);
+    // Finishing late changes nothing.
+    h.finish();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(!h.logged.includes('stopped'));
+  });
+
+  it('a stop within its bound is never forced, and leaves no timer behind', async () => {
+    let forcedClose = 0;
+    const h = harness({ afterMs: 60_000, force: () => (forcedClose++, []) });
+    h.signals.emit('SIGTERM', 'SIGTERM');
+    h.finish();
+    // Resolving at once (not after 60 s) also shows the bound's timer is gone: the runner would wait on it otherwise.
+    assert.equal(await h.code, 0);
+    assert.equal(forcedClose, 0);
+    assert.deepEqual(h.logged, ['shutting down', 'stopped']);
   });
 });
