@@ -33,7 +33,7 @@ return out
 /**
  * Shard fields left out of the shard's hash while they hold the values a
  * new shard starts with (most of them until its batch ends): a waiting
- * shard's hash holds 10 to 12 fields instead of 22, about 40 % fewer bytes
+ * shard's hash holds 10 to 12 fields instead of 25, about 40 % fewer bytes
  * of Redis. Step, shard number and sizes are always stored; readers fill
  * the rest in (decodeHash, getSweepViews).
  */
