@@ -102,7 +102,8 @@ async function runBothPipelines(api: string, say: (line: string) => void, slackM
   say(`\n2. Moderating the images in ${path.join(FIXTURES, 'images')} (pipeline "image-moderation", every 6h, triggered now)`);
   await call(api, 'PUT', '/v1/pipelines/image-moderation', {
     schedule: { every: '6h' },
-    source: { type: 'local', path: path.join(FIXTURES, 'images') },
+    // The fixtures are whole files, but a fresh clone dates them seconds ago: no settle wait, or a quick `npm ci && npm run demo` would find nothing to collect.
+    source: { type: 'local', path: path.join(FIXTURES, 'images'), settle_seconds: 0 },
     template: { type: 'image-moderation', model: 'gpt-4o-mini' },
   });
   await call(api, 'POST', '/v1/pipelines/image-moderation/trigger');
