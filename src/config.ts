@@ -18,7 +18,7 @@ const optionalString = z.string().optional();
  * rather than each refusing or accepting blanks its own way; surrounding
  * spaces go too.
  */
-function blankAsUnset(env: NodeJS.ProcessEnv): Record<string, string> {
+export function blankAsUnset(env: NodeJS.ProcessEnv): Record<string, string> {
   const present: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
     const trimmed = value?.trim();

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../config.js';
+import { blankAsUnset, loadConfig } from '../config.js';
 import { startEmulator } from '../emulator/start-emulator.js';
 import { createLogger } from '../lib/logger.js';
 import { RedisNotInstalledError } from '../lib/redis-process.js';
@@ -26,9 +26,11 @@ export async function runDemo(argv: string[]): Promise<number> {
     return 0;
   }
   const say = (line: string) => process.stdout.write(`${line}\n`);
+  // The settings the demo defaults itself, read as the service reads every setting: blank is unset.
+  const env = blankAsUnset(process.env);
   let redis;
   try {
-    redis = await demoRedis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+    redis = await demoRedis(env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
   } catch (error) {
     if (error instanceof RedisNotInstalledError) {
       process.stderr.write(`batchline demo: ${error.message}\n`);
@@ -52,10 +54,10 @@ export async function runDemo(argv: string[]): Promise<number> {
     OPENAI_BASE_URL: emulator.baseURL,
     OPENAI_API_KEY: 'sk-emulator',
     SLACK_WEBHOOK_URL: slack.url,
-    STORAGE_URL: process.env['STORAGE_URL'] ?? 'file://./data',
+    STORAGE_URL: env['STORAGE_URL'] ?? 'file://./data',
     HOST: '127.0.0.1',
     PORT: '0',
-    LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'error',
+    LOG_LEVEL: env['LOG_LEVEL'] ?? 'error',
     BATCHLINE_ALLOW_EPHEMERAL_REDIS: '1',
     BATCHLINE_PREFIX: prefix,
     API_TOKENS: '',

@@ -216,8 +216,10 @@ describe('the batchline command', () => {
   it('runs the demo end to end and exits 0', async () => {
     const cwd = await mkdtemp(path.join(tmpdir(), 'batchline-demo-'));
     try {
-      const demo = await batchline(['demo'], { STORAGE_URL: `file://${cwd}/data` }, cwd);
+      // A blank LOG_LEVEL is unset, as for the service: the demo's own quiet default applies, not the service's info.
+      const demo = await batchline(['demo'], { STORAGE_URL: `file://${cwd}/data`, LOG_LEVEL: '' }, cwd);
       assert.equal(demo.code, 0, `${demo.stdout}\n${demo.stderr}`);
+      assert.doesNotMatch(demo.stdout, /"level":30/, 'no info log lines among the demo\'s output');
       assert.match(demo.stdout, /Run run_\w+ succeeded: 12 of 12 items succeeded/);
       assert.match(demo.stdout, /Flagged: 3 images\./);
       assert.match(demo.stdout, /Demo succeeded\./);
