@@ -44,7 +44,8 @@ describe('scheduled collection', () => {
 pipelines:
   ticker:
     schedule: { every: ${every} }
-    source: { type: local, path: ${JSON.stringify(path.join(dir, 'in'))} }
+    # The files are written whole just before a tick: no settle wait, this is about the schedule.
+    source: { type: local, path: ${JSON.stringify(path.join(dir, 'in'))}, settle_seconds: 0 }
     template:
       type: embeddings
       model: text-embedding-3-small
