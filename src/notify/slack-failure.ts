@@ -3,9 +3,10 @@ import { IncomingWebhookHTTPError, IncomingWebhookRequestError } from '@slack/we
 /**
  * A failed Slack post, classified by whether Slack may have shown it.
  * `notPosted`: certainly not shown (the connection was refused, the name did
- * not resolve, Slack answered 429 or 5xx), so posting again cannot make a
- * second message. Otherwise the request may have reached Slack (a timeout
- * or a reset after sending): posting again could show the message twice.
+ * not resolve, Slack answered 429 or 503), so posting again cannot make a
+ * second message. Otherwise the request may have reached Slack (a timeout,
+ * a reset after sending, a 500/502/504): posting again could show the
+ * message twice.
  */
 export interface SlackFailure {
   notPosted: boolean;
@@ -19,8 +20,9 @@ const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOS
 
 export function classifySlackFailure(error: unknown, retryAfter: string | null, now = Date.now()): SlackFailure {
   if (error instanceof IncomingWebhookHTTPError) {
-    // Slack answers 429 and 5xx before it accepts the message; other 4xx (a revoked webhook, a bad payload) fail the same way again.
-    const notPosted = error.statusCode === 429 || error.statusCode >= 500;
+    // 429 (rate limited) and 503 (unavailable) refuse the message before accepting it. Other 5xx, a gateway
+    // timeout above all, can come after Slack accepted it; other 4xx (a revoked webhook, a bad payload) fail the same way again.
+    const notPosted = error.statusCode === 429 || error.statusCode === 503;
     return { notPosted, retryAfterMs: error.statusCode === 429 ? parseRetryAfter(retryAfter, now) : null, reason: `HTTP ${error.statusCode}${error.body === '' ? '' : `: ${error.body.slice(0, 200)}`}` };
   }
   if (error instanceof IncomingWebhookRequestError) {

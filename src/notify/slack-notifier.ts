@@ -27,10 +27,10 @@ export const DEFAULT_SLACK_RETRY: SlackRetryPolicy = { attempts: 5, firstDelayMs
  * posted at all, is decided by its caller.
  *
  * A post that certainly did not reach Slack (connection refused, a name
- * that does not resolve, a 429 or 5xx answer) is tried again, a bounded
+ * that does not resolve, a 429 or 503 answer) is tried again, a bounded
  * number of times with doubling waits, a 429's retry-after honoured. One
- * that may have reached it (a timeout, a reset after sending) is not: a
- * second post could show the message twice.
+ * that may have reached it (a timeout, a reset after sending, another 5xx)
+ * is not: a second post could show the message twice.
  */
 export class SlackNotifier {
   constructor(

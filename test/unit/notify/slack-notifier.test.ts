@@ -25,15 +25,26 @@ describe('SlackNotifier', () => {
     await slack.close();
   });
 
-  it('posts again after 5xx answers, and the message arrives once', async () => {
+  it('posts again after 503 answers (Slack refused the message), and the message arrives once', async () => {
     const before = slack.requests();
-    slack.failNext(500);
     slack.failNext(503);
-    const delivery = await notifier().post({ text: 'after two 5xx' }, slack.url);
+    slack.failNext(503);
+    const delivery = await notifier().post({ text: 'after two 503' }, slack.url);
     assert.deepEqual(delivery, { delivered: true });
     assert.equal(slack.requests() - before, 3);
-    assert.equal(slack.messages.filter((message) => message.body.text === 'after two 5xx').length, 1);
+    assert.equal(slack.messages.filter((message) => message.body.text === 'after two 503').length, 1);
   });
+
+  for (const status of [500, 502, 504]) {
+    it(`does not post again after a ${status}: it can come after Slack accepted the message`, async () => {
+      const before = slack.requests();
+      slack.failNext(status);
+      const delivery = await notifier().post({ text: `maybe shown ${status}` }, slack.url);
+      assert.equal(delivery.delivered, false);
+      assert.match(delivery.delivered ? '' : delivery.reason, new RegExp(`HTTP ${status}.*may have reached Slack`));
+      assert.equal(slack.requests() - before, 1);
+    });
+  }
 
   it('waits what a 429 retry-after asks before posting again', async () => {
     slack.failNext(429, { 'retry-after': '1' });
@@ -54,10 +65,10 @@ describe('SlackNotifier', () => {
 
   it('stops after its attempts while Slack keeps failing', async () => {
     const before = slack.requests();
-    for (let failure = 0; failure < FAST.attempts; failure += 1) slack.failNext(500);
+    for (let failure = 0; failure < FAST.attempts; failure += 1) slack.failNext(503);
     const delivery = await notifier().post({ text: 'still failing' }, slack.url);
     assert.equal(delivery.delivered, false);
-    assert.match(delivery.delivered ? '' : delivery.reason, /HTTP 500.*after 4 attempts/);
+    assert.match(delivery.delivered ? '' : delivery.reason, /HTTP 503.*after 4 attempts/);
     assert.equal(slack.requests() - before, FAST.attempts);
   });
 
