@@ -1,6 +1,7 @@
 import type { Deps } from '../deps.js';
 import { jobIds } from '../queues/job-ids.js';
 import { enqueue } from '../queues/stage-queues.js';
+import { runReadyToNotify } from '../runs/run-ready-to-notify.js';
 
 /**
  * Enqueues the run's notify job once every shard has its results stored.
@@ -9,9 +10,8 @@ import { enqueue } from '../queues/stage-queues.js';
  */
 export async function enqueueNotifyWhenDone(deps: Deps, runId: string): Promise<boolean> {
   const run = await deps.ledger.getRun(runId);
-  if (run === null || run.phase !== 'sharded' || run.shard_count === null) return false;
-  const shards = await deps.ledger.getShards(runId);
-  if (shards.length < run.shard_count || shards.some((shard) => shard.step !== 'stored')) return false;
+  if (run === null || run.phase !== 'sharded') return false;
+  if (!runReadyToNotify(run, await deps.ledger.getShards(runId))) return false;
   await enqueue(deps.queues, 'notify', { runId }, { jobId: jobIds.notify({ runId }) });
   return true;
 }

@@ -9,6 +9,8 @@ import { isSuccess, type ResultLine } from '../runs/result-line.js';
 import type { OutputCopy, RunRecord, ShardRecord } from '../runs/run-record.js';
 import type { Logger } from '../lib/logger.js';
 import { finalRunStatus } from '../runs/final-run-status.js';
+import { runReadyToNotify } from '../runs/run-ready-to-notify.js';
+import { isLastAttempt } from './attempts.js';
 import { copyResultsToOutput, describeOutputFailure, isPermanentOutputFailure } from '../runs/copy-results-to-output.js';
 import { RunSummary } from '../runs/run-summary.js';
 import { storageKeys } from '../runs/storage-keys.js';
@@ -32,16 +34,16 @@ export function createNotifyProcessor(deps: Deps): StageProcessor<'notify'> {
   return async (job) => {
     const { runId } = parsePayload('notify', job.data);
     const run = await deps.ledger.getRun(runId);
-    if (run === null || run.phase !== 'sharded' || run.shard_count === null) return;
+    // A run already settled (or cancelled before sharding) needs no shard read.
+    if (run === null || run.phase !== 'sharded') return;
     const shards = await deps.ledger.getShards(runId);
-    if (shards.length < run.shard_count || shards.some((shard) => shard.step !== 'stored')) return;
+    if (!runReadyToNotify(run, shards)) return;
     const log = deps.logger.child({ run_id: runId });
 
     // Re-assembling is safe: the same shard files give the same bytes.
     const summary = await assembleRunResults(deps, run, shards);
     const status = finalRunStatus(run, shards, summary);
-    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    const outputCopy = await copyToOutput(deps, run, lastAttempt, log);
+    const outputCopy = await copyToOutput(deps, run, isLastAttempt(job), log);
     if (outputCopy !== null) await deps.ledger.updateRun(runId, { output_copy: outputCopy }, { phase: ['sharded'] });
 
     const finishedAt = new Date();

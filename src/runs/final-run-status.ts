@@ -1,4 +1,4 @@
-import { FINAL_RUN_STATUSES, type RunRecord, type RunStatus, type ShardRecord } from './run-record.js';
+import type { RunRecord, RunStatus, ShardRecord } from './run-record.js';
 import type { RunSummary } from './run-summary.js';
 
 /**
@@ -9,7 +9,6 @@ import type { RunSummary } from './run-summary.js';
  * what its results say, as OpenAI reports such a batch `completed`.
  */
 export function finalRunStatus(run: RunRecord, shards: readonly ShardRecord[], summary: RunSummary): RunStatus {
-  if (FINAL_RUN_STATUSES.includes(run.phase as RunStatus)) return run.phase as RunStatus;
   if (run.cancel_requested && shards.some((shard) => shard.batch_status === 'cancelled')) return 'cancelled';
   if (summary.succeeded === 0) return 'failed';
   return summary.failed > 0 ? 'partial' : 'succeeded';

@@ -37,8 +37,4 @@ describe('finalRunStatus', () => {
     assert.equal(finalRunStatus(run(), [shardEnded('completed')], summary(1, 'server_error')), 'partial');
     assert.equal(finalRunStatus(run(), [shardEnded('cancelled')], summary(0, 'batch_cancelled')), 'failed');
   });
-
-  it('a run already ended keeps its status', () => {
-    assert.equal(finalRunStatus(run({ phase: 'failed', cancel_requested: true }), [shardEnded('cancelled')], summary(2)), 'failed');
-  });
 });
