@@ -1,4 +1,5 @@
 import { IncomingWebhookHTTPError, IncomingWebhookRequestError } from '@slack/webhook';
+import { errorCode } from '../lib/error-code.js';
 
 /**
  * A failed Slack post, classified by whether Slack may have shown it.
@@ -30,15 +31,6 @@ export function classifySlackFailure(error: unknown, retryAfter: string | null, 
     return { notPosted: code !== undefined && NEVER_CONNECTED.has(code), retryAfterMs: null, reason: code ?? error.original.message };
   }
   return { notPosted: false, retryAfterMs: null, reason: error instanceof Error ? error.message : String(error) };
-}
-
-/** The system error code of a failed fetch (undici keeps it on the cause), or of the error itself. */
-function errorCode(error: Error): string | undefined {
-  for (let current: unknown = error; current instanceof Error; current = current.cause) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-  }
-  return undefined;
 }
 
 /** `Retry-After` as seconds or an HTTP date (RFC 9110), in ms from now; null when absent or unreadable. */

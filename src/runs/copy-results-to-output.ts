@@ -1,7 +1,10 @@
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import type { Deps } from '../deps.js';
-import { redact } from '../pipelines/collection/collection-failure.js';
+import { capMessage } from '../lib/cap-message.js';
+import { errorCode } from '../lib/error-code.js';
 import { errorMessage, isPermanentError } from '../lib/permanent-error.js';
+import { redact } from '../lib/redact.js';
+import { describeS3Error } from '../lib/s3-error-description.js';
 import { createStorage } from '../storage/create-storage.js';
 import type { OutputCopy, RunRecord } from './run-record.js';
 import { storageKeys } from './storage-keys.js';
@@ -26,20 +29,19 @@ const PERMANENT_FILE_ERRORS = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'E
  */
 export function isPermanentOutputFailure(error: unknown): boolean {
   if (error instanceof OutputUrlError || isPermanentError(error)) return true;
-  const code = typeof error === 'object' && error !== null && 'code' in error ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && PERMANENT_FILE_ERRORS.has(code);
+  const code = errorCode(error);
+  return code !== undefined && PERMANENT_FILE_ERRORS.has(code);
 }
 
 /** The output.url itself is not a storage URL (a definition stored before it was checked). */
 class OutputUrlError extends Error {}
 
-/** One line for the run view and Slack: what the output answered, without credentials. */
+/**
+ * One line for the run view and Slack: what the output answered, without
+ * credentials, and bounded, as it is stored in the run's hash.
+ */
 export function describeOutputFailure(error: unknown): string {
-  if (error instanceof S3ServiceException) {
-    const status = error.$metadata.httpStatusCode;
-    return redact(`${error.name}${status === undefined ? '' : ` (HTTP ${status})`}: ${error.message}`);
-  }
-  return redact(errorMessage(error));
+  return capMessage(redact(error instanceof S3ServiceException ? describeS3Error(error) : errorMessage(error)));
 }
 
 /**

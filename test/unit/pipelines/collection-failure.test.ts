@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { NoSuchBucket, S3ServiceException } from '@aws-sdk/client-s3';
 import { UnrecoverableError } from 'bullmq';
-import { describeCollectionFailure, redact } from '../../../src/pipelines/collection/collection-failure.js';
+import { describeCollectionFailure } from '../../../src/pipelines/collection/collection-failure.js';
+import { redact } from '../../../src/lib/redact.js';
 import { SourceUnavailableError } from '../../../src/pipelines/sources/source-unavailable-error.js';
 
 const bucket = { type: 's3', bucket: 'uploads', prefix: 'images/' } as const;
