@@ -18,6 +18,7 @@ import { budgetHolder } from '../runs/token-budget.js';
 import { promoteIfCancelled } from '../runs/wake-for-cancel.js';
 import { progressReporter } from './job-progress.js';
 import { crashPoint } from '../lib/crash-point.js';
+import { estimateTokens } from '../lib/token-estimate.js';
 import { parsePayload, type StageProcessor } from './stage-processor.js';
 
 /**
@@ -56,6 +57,8 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
     let succeeded = 0;
     let failed = 0;
     const progress = progressReporter(job, 'joining results', 'requests', shard.requests);
+    /** The next generation's own estimate, counted as its requests are copied (it may send far fewer than this one). */
+    let nextTokens = 0;
     // A batch of lines is joined synchronously and written with one await: per-line awaits cost as
     // much as the join itself on a 50,000-line file. The line's request was claimed in the index
     // before: it gets this line and no other.
@@ -138,7 +141,7 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
       }
       await results.close();
       crashPoint('results:after-result-write', deps.config);
-      if (retry.size > 0) await writeNextGeneration(deps, ref, retry);
+      if (retry.size > 0) nextTokens = await writeNextGeneration(deps, ref, retry);
       await progress.flush(index.answered);
     } finally {
       // Anything thrown before the close leaves no results object behind, nor a download open.
@@ -155,6 +158,7 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
         ...nextGenerationPatch(shard, mode),
         ...NO_BATCH_YET,
         generation: next.generation,
+        estimated_tokens: nextTokens,
         previous_batch_ids: shard.batch_id === null ? shard.previous_batch_ids : [...shard.previous_batch_ids, shard.batch_id],
       });
       if (moved === 'applied') {
@@ -164,7 +168,7 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
       const delay = mode.kind === 'token-wait' ? mode.delayMs : 0;
       await enqueue(deps.queues, 'submit', next, { jobId: jobIds.submit(next), delay });
       // A cancel that came since this job read the run found no delayed submission to wake.
-      if (delay > 0) await promoteIfCancelled(deps, ref.runId, await deps.queues.submit.getJob(jobIds.submit(next)));
+      if (delay > 0) await promoteIfCancelled(deps, ref.runId, () => deps.queues.submit.getJob(jobIds.submit(next)));
       return;
     }
     const stored = await deps.ledger.updateShard(ref.runId, ref.shard, { step: ['terminal'], generation: [ref.generation] }, { step: 'stored', ...totals });
@@ -253,16 +257,25 @@ async function learnTokenLimit(deps: Deps, shard: ShardRecord): Promise<void> {
   if (limit !== null) await deps.tokenBudget.learnLimit(shard.model, limit);
 }
 
-/** Writes the requests to retry, as they were sent, as the shard's next generation's input. */
-async function writeNextGeneration(deps: Deps, ref: { runId: string; shard: number; generation: number }, retry: ReadonlySet<string>): Promise<void> {
+/**
+ * Writes the requests to retry, as they were sent, as the shard's next generation's input, and returns
+ * their estimated tokens: the next generation's budget and any verdict on its size go by what it sends.
+ */
+async function writeNextGeneration(deps: Deps, ref: { runId: string; shard: number; generation: number }, retry: ReadonlySet<string>): Promise<number> {
   const next = new StoredLinesWriter(deps.storage, storageKeys.shardRequests(ref.runId, ref.shard, ref.generation + 1));
+  let tokens = 0;
   try {
     for await (const batch of readLineBatches(await deps.storage.get(storageKeys.shardRequests(ref.runId, ref.shard, ref.generation)))) {
-      for (const raw of batch) if (retry.has((JSON.parse(raw) as { custom_id: string }).custom_id)) next.append(raw);
+      for (const raw of batch) {
+        if (!retry.has((JSON.parse(raw) as { custom_id: string }).custom_id)) continue;
+        next.append(raw);
+        tokens += estimateTokens(raw);
+      }
       await next.drained();
     }
     await next.close();
   } finally {
     await next.abort();
   }
+  return tokens;
 }

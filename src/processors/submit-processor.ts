@@ -15,8 +15,7 @@ import { isLastAttempt } from './attempts.js';
 import { parsePayload, type StageProcessor } from './stage-processor.js';
 import { markShardTerminal } from './mark-shard-terminal.js';
 import { budgetHolder, tokenLimitRefusal } from '../runs/token-budget.js';
-import { readLineBatches } from '../lib/jsonl.js';
-import { estimateTokens } from '../lib/token-estimate.js';
+import type { Logger } from '../lib/logger.js';
 import { crashPoint } from '../lib/crash-point.js';
 import { progressReporter } from './job-progress.js';
 import { promoteIfCancelled } from '../runs/wake-for-cancel.js';
@@ -40,20 +39,16 @@ export function createSubmitProcessor(deps: Deps): StageProcessor<'submit'> {
     if (run === null || shard === null || shard.generation !== ref.generation) return;
 
     if (run.cancel_requested && (shard.step === 'planned' || shard.step === 'uploaded')) {
-      await settleCancelled(deps, ref, shard.step);
+      await markShardTerminal(deps, ref, shard.step, { batch_status: 'cancelled', error: { code: 'cancelled', message: 'the run was cancelled before this shard was submitted' } });
       return;
     }
 
     if (shard.step === 'planned') {
       const limit = await deps.tokenBudget.limitOf(shard.model ?? '');
-      // A later generation may send only some of the shard's requests: count what it enqueues, so the budget
-      // and the evidence of a shard over the limit go by it, not by the whole shard. Only where the model has
-      // a known limit does that matter enough to read the file once more.
-      if (ref.generation > 0 && limit !== null) shard = await countGenerationTokens(deps, ref, shard);
       // Refused before the upload when the shard has proved too big for the limit, or has waited long enough.
       const refusal = tokenLimitRefusal(shard, limit, deps.tuning);
       if (refusal !== null) {
-        await refuseForTokenLimit(deps, ref, 'planned', refusal);
+        await refuseForTokenLimit(deps, log, ref, 'planned', refusal);
         return;
       }
       const fileBytes = shard.bytes;
@@ -87,7 +82,7 @@ export function createSubmitProcessor(deps: Deps): StageProcessor<'submit'> {
       if (reservation.kind !== 'reserved') {
         const refusal = tokenLimitRefusal(shard, reservation.limit, deps.tuning);
         if (refusal !== null) {
-          await refuseForTokenLimit(deps, ref, 'uploaded', refusal);
+          await refuseForTokenLimit(deps, log, ref, 'uploaded', refusal);
           return;
         }
         // The run view shows since when the shard waits; the first wait starts the clock that bounds it.
@@ -97,7 +92,7 @@ export function createSubmitProcessor(deps: Deps): StageProcessor<'submit'> {
         log.info({ tokens: shard.estimated_tokens, model: shard.model, limit: reservation.limit }, 'waiting for room in the model\'s enqueued-token budget');
         await job.moveToDelayed(Date.now() + deps.tuning.tokenBudgetRecheckMs, token);
         // A cancel that came while this job ran found nothing delayed to wake.
-        await promoteIfCancelled(deps, ref.runId, job);
+        await promoteIfCancelled(deps, ref.runId, () => Promise.resolve(job));
         throw new DelayedError();
       }
       await ledger.updateShard(ref.runId, ref.shard, { step: ['uploaded'], generation: [ref.generation] }, { step: 'creating', creating_since: Date.now(), created_alone: reservation.alone });
@@ -130,25 +125,10 @@ export function createSubmitProcessor(deps: Deps): StageProcessor<'submit'> {
   };
 }
 
-async function settleCancelled(deps: Deps, ref: ShardRef, step: 'planned' | 'uploaded'): Promise<void> {
-  await markShardTerminal(deps, ref, step, { batch_status: 'cancelled', error: { code: 'cancelled', message: 'the run was cancelled before this shard was submitted' } });
-}
-
 /** Ends a shard the enqueued-token limit will never let through; each of its requests gets the reason as its error. */
-async function refuseForTokenLimit(deps: Deps, ref: ShardRef, step: 'planned' | 'uploaded', refusal: { code: string; message: string }): Promise<void> {
-  deps.logger.error({ run_id: ref.runId, shard: ref.shard, generation: ref.generation, code: refusal.code }, refusal.message);
+async function refuseForTokenLimit(deps: Deps, log: Logger, ref: ShardRef, step: 'planned' | 'uploaded', refusal: { code: string; message: string }): Promise<void> {
+  log.error({ code: refusal.code }, refusal.message);
   await markShardTerminal(deps, ref, step, { batch_status: 'failed', error: refusal });
-}
-
-/** Counts the tokens of this generation's requests and keeps it as the shard's estimate (the same count on a repeat). */
-async function countGenerationTokens(deps: Deps, ref: ShardRef, shard: ShardRecord): Promise<ShardRecord> {
-  let tokens = 0;
-  for await (const batch of readLineBatches(await deps.storage.get(storageKeys.shardRequests(ref.runId, ref.shard, ref.generation)))) {
-    for (const line of batch) tokens += estimateTokens(line);
-  }
-  if (tokens === shard.estimated_tokens) return shard;
-  await deps.ledger.updateShard(ref.runId, ref.shard, { step: ['planned'], generation: [ref.generation] }, { estimated_tokens: tokens });
-  return reload(deps, ref);
 }
 
 async function reload(deps: Deps, ref: ShardRef): Promise<ShardRecord> {

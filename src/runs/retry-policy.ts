@@ -53,9 +53,11 @@ function tokenWaitDelayMs(shard: ShardRecord, tuning: Tuning): number {
 /**
  * The limit a shard is over on the evidence: OpenAI refused its batch for
  * token_limit_exceeded while no other batch of this service held the model's
- * budget, and its estimate is over the limit OpenAI stated. Either alone is
- * not enough: the estimate counts the whole request line and runs above
- * OpenAI's count, and a batch refused beside others may fit once they end.
+ * budget, and its estimate is over the limit OpenAI stated. The estimate is
+ * the refused generation's own (a retry of a few requests carries its own
+ * count, far below the whole shard's). Either sign alone is not enough: the
+ * estimate counts the whole request line and runs above OpenAI's count, and
+ * a batch refused beside others may fit once they end.
  */
 function overTokenLimit(shard: ShardRecord): number | null {
   if (!shard.created_alone || shard.error?.code !== 'token_limit_exceeded') return null;

@@ -82,7 +82,9 @@ export function tokenLimitRefusal(
   const model = shard.model ?? 'the model';
   const tokens = shard.estimated_tokens.toLocaleString('en-US');
   const shrink = `lower BATCHLINE_SHARD_MAX_REQUESTS (now ${tuning.shardMaxRequests.toLocaleString('en-US')} requests a shard) so each shard fits, and run these items again`;
-  if (shard.over_token_limit !== null) {
+  // The evidence is about the generation OpenAI refused; one that sends fewer requests than the
+  // limit holds is judged afresh (by the wait bound, or by OpenAI again).
+  if (shard.over_token_limit !== null && shard.estimated_tokens > shard.over_token_limit) {
     return {
       code: 'shard_over_token_limit',
       message: `shard ${shard.shard} needs about ${tokens} enqueued tokens, more than ${model}'s enqueued-token limit of ${shard.over_token_limit.toLocaleString('en-US')}: OpenAI refused it with no other batch of this service enqueued, and waiting cannot make room for it; ${shrink}`,

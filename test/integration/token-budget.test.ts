@@ -4,6 +4,7 @@ import { startTestService, type TestService } from '../helpers/test-service.js';
 import type { RunView } from '../../src/runs/run-view.js';
 import { jobIds } from '../../src/queues/job-ids.js';
 import { promoteIfCancelled } from '../../src/runs/wake-for-cancel.js';
+import { toFile } from 'openai';
 
 const requests = (count: number) =>
   Array.from({ length: count }, (_, index) => ({
@@ -147,11 +148,11 @@ describe('a shard waiting for room under the enqueued-token limit', () => {
     await waitingSince(run.id);
     const job = await t.service.deps.queues.submit.getJob(jobIds.submit({ runId: run.id, shard: 0, generation: 0 }));
     assert.equal(await job?.isDelayed(), true);
-    await promoteIfCancelled(t.service.deps, run.id, job);
+    await promoteIfCancelled(t.service.deps, run.id, () => Promise.resolve(job));
     assert.equal(await job?.isDelayed(), true, 'no cancel: the job sleeps on');
     // The cancel's own look for delayed jobs came too early: only its flag is there.
     await t.service.deps.ledger.updateRun(run.id, { cancel_requested: true });
-    await promoteIfCancelled(t.service.deps, run.id, job);
+    await promoteIfCancelled(t.service.deps, run.id, () => Promise.resolve(job));
     const ended = await t.waitForRunEnd(run.id, 10_000);
     assert.equal(ended.status, 'cancelled');
   });
@@ -192,5 +193,64 @@ describe('the bound on waiting for room under the enqueued-token limit', () => {
       assert.equal(line.error?.code, 'token_limit_wait_exceeded');
       assert.match(line.error?.message ?? '', /waited [\d.]+ h for room under busy-model's enqueued-token limit of 1,000 and got none/);
     }
+  });
+});
+
+describe('a small retry of a big shard refused while others held the limit', () => {
+  let t: TestService;
+  before(async () => {
+    t = await startTestService();
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  /** Requests of about 230 tokens each by the service's estimate (a little less by OpenAI's). */
+  const bigRequests = (model: string, count: number, prefix: string) =>
+    Array.from({ length: count }, (_, index) => ({
+      custom_id: `${prefix}${index}`,
+      method: 'POST',
+      url: '/v1/chat/completions',
+      body: { model, messages: [{ role: 'user', content: `Request ${index}: ${'words to count '.repeat(52)}` }] },
+    }));
+
+  it('is judged by its own few requests: it waits for room instead of being refused as over the whole limit', async () => {
+    const model = 'split-model';
+    // Lines 2 and 3 of each generation's file fail with server_error; each batch runs 1.5 s.
+    const run = await t.postRun({
+      endpoint: '/v1/chat/completions',
+      requests: bigRequests(model, 20, 's'),
+      metadata: { emulator_fail_lines: '2,3', emulator_error_shape: 'error', emulator_in_progress_ms: '1500' },
+    });
+    const openai = t.service.deps.openai;
+    // Generation 0 (about 4,600 tokens) runs while no limit is known.
+    await new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        const running = t.emulator.ledger.batches({ metadata: { batchline_run: run.id } }).some((batch) => batch.status === 'in_progress');
+        if (running) resolve();
+        else setTimeout(check, 20);
+      };
+      setTimeout(check, 0);
+      setTimeout(() => reject(new Error('generation 0 never ran')), 10_000).unref();
+    });
+    // Another user of the organisation then enqueues about 800 tokens of the model for 4 s, and the limit
+    // turns out to be 1,000: generation 1 (the 2 failed requests, about 460 tokens) is refused beside it.
+    const file = await openai.files.create({ file: await toFile(Buffer.from(bigRequests(model, 4, 'other').map((line) => JSON.stringify(line)).join('\n')), 'other.jsonl'), purpose: 'batch' });
+    const other = await openai.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { emulator_in_progress_ms: '4000' } });
+    assert.equal((await openai.batches.retrieve(other.id)).status, 'in_progress');
+    t.emulator.faults.tokenBudgetPerModel[model] = 1_000;
+
+    const ended = await t.waitForRunEnd(run.id, 30_000);
+    const batches = t.emulator.ledger.batches({ metadata: { batchline_run: run.id } });
+    assert.ok(
+      batches.some((batch) => batch.errors?.data?.[0]?.code === 'token_limit_exceeded'),
+      `a small generation was refused for the limit: ${JSON.stringify(batches.map((batch) => batch.status))}`,
+    );
+    assert.equal(ended.status, 'succeeded', JSON.stringify(ended));
+    assert.equal(ended.counts.succeeded, 20);
+    assert.equal(await t.service.deps.tokenBudget.limitOf(model), 1_000);
+    // The last generation carried the estimate of its own one request, not the whole shard's.
+    const shard = await t.service.deps.ledger.getShard(run.id, 0);
+    assert.ok((shard?.estimated_tokens ?? 0) > 0 && (shard?.estimated_tokens ?? 0) < 500, `estimated ${shard?.estimated_tokens}`);
   });
 });

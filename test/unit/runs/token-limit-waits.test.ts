@@ -38,6 +38,13 @@ describe('waiting out token_limit_exceeded', () => {
     assert.equal(nextGenerationPatch(overAlone, { kind: 'token-wait', delayMs: 0 }, NOW).over_token_limit, 90_000);
   });
 
+  it('goes by the refused generation\'s own estimate: a retry of a few requests of a big shard is no proof the shard is over', () => {
+    // A generation of the two requests that failed in generation 0 carries their count, not the shard's 5M.
+    const fewRefusedAlone = refused({ estimated_tokens: 40_000, created_alone: true, error: { code: 'token_limit_exceeded', message: 'Limit: 2,000,000 enqueued tokens.' } });
+    assert.equal(delayOf(fewRefusedAlone), 5 * 60_000);
+    assert.equal(nextGenerationPatch(fewRefusedAlone, { kind: 'token-wait', delayMs: 1 }, NOW).over_token_limit, null);
+  });
+
   it('waits when either sign is missing: the estimate runs above OpenAI\'s count, and others may have held the room', () => {
     for (const shard of [refused({ estimated_tokens: 90_000, created_alone: true }), refused({ estimated_tokens: 90_001, created_alone: false })]) {
       assert.equal(delayOf(shard), 5 * 60_000);
@@ -69,6 +76,13 @@ describe('tokenLimitRefusal', () => {
       refusal?.message,
       "shard 3 needs about 7,500,000 enqueued tokens, more than gpt-4o-mini's enqueued-token limit of 2,000,000: OpenAI refused it with no other batch of this service enqueued, and waiting cannot make room for it; lower BATCHLINE_SHARD_MAX_REQUESTS (now 50,000 requests a shard) so each shard fits, and run these items again",
     );
+  });
+
+  it('judges the generation it is about: evidence against a bigger earlier one does not refuse a smaller later one', () => {
+    // Generation 1 (the whole shard's 5M) was refused alone under a 2M limit; generation 2 sends a few requests.
+    const smaller = waiting({ estimated_tokens: 40_000, over_token_limit: 2_000_000 });
+    assert.equal(tokenLimitRefusal(smaller, 2_000_000, defaultTuning, NOW), null);
+    assert.equal(tokenLimitRefusal({ ...smaller, token_wait_since: NOW - 25 * HOUR }, 2_000_000, defaultTuning, NOW)?.code, 'token_limit_wait_exceeded');
   });
 
   it('lets a shard that fits wait, until it has waited the whole bound', () => {
