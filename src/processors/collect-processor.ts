@@ -4,7 +4,7 @@ import { collectPipeline, type CollectOutcome } from '../pipelines/collection/co
 import { describeCollectionFailure } from '../pipelines/collection/collection-failure.js';
 import { CollectionLock } from '../pipelines/collection/collection-lock.js';
 import { LastCollections, type LastCollection } from '../pipelines/collection/last-collection.js';
-import { rememberCollection } from '../pipelines/collection/remember-collection.js';
+import { announceCollectionHealth, rememberCollection, type HealthAnnouncement } from '../pipelines/collection/remember-collection.js';
 import { pipelineKeys } from '../pipelines/pipeline-keys.js';
 import { PipelineStore } from '../pipelines/pipeline-store.js';
 import type { SourceDefinition } from '../pipelines/sources/source-definition.js';
@@ -54,9 +54,13 @@ export function createCollectProcessor(deps: Deps): StageProcessor<'collect', Co
     const { pipelineId, trigger } = parsePayload('collect', job.data);
     const log = deps.logger.child({ pipeline_id: pipelineId, job_id: job.id, trigger });
     // The record (and its Slack message on a change of health) is the user's view of collections, not part of them: it never fails the collection.
-    const remember = (startedUs: number | undefined, collection: LastCollection): Promise<void> => rememberCollection(deps, log, pipelineId, startedUs, collection);
+    const remember = (startedUs: number | undefined, collection: LastCollection): Promise<HealthAnnouncement | null> =>
+      rememberCollection(deps, log, lastCollections, pipelineId, startedUs, collection);
+    // Until the pipeline is read there is no webhook of its own: the default one, as for a run without one.
+    const announce = (announcement: HealthAnnouncement | null): Promise<void> => announceCollectionHealth(deps, log, announcement, webhookUrl);
     let source: SourceDefinition | undefined;
     let startedUs: number | undefined;
+    let webhookUrl: string | null = null;
     try {
       const pipeline = await store.get(pipelineId);
       if (pipeline === null) {
@@ -68,6 +72,7 @@ export function createCollectProcessor(deps: Deps): StageProcessor<'collect', Co
         return skipped('pipeline_disabled');
       }
       source = pipeline.definition.source;
+      webhookUrl = pipeline.definition.notify?.slack_webhook_url ?? null;
       if (source === undefined) throw new UnrecoverableError(`pipeline ${pipelineId} has no source to collect from`);
 
       const lock = await CollectionLock.acquire(deps.redis, pipelineKeys.lock(deps.config.BATCHLINE_PREFIX, pipelineId), lockTtlMs);
@@ -77,9 +82,11 @@ export function createCollectProcessor(deps: Deps): StageProcessor<'collect', Co
         await job.moveToDelayed(Date.now() + Math.min(BUSY_RETRY_MAX_MS, lockTtlMs), token);
         throw new DelayedError();
       }
+      let outcome: CollectOutcome;
+      let announcement: HealthAnnouncement | null = null;
       try {
         startedUs = await lastCollections.clock();
-        const outcome = await collectPipeline(deps, {
+        outcome = await collectPipeline(deps, {
           jobId: job.id ?? `collect-${pipelineId}`,
           pipeline,
           source,
@@ -88,17 +95,19 @@ export function createCollectProcessor(deps: Deps): StageProcessor<'collect', Co
           reportProgress: (progress) =>
             job.updateProgress({ progress: progress.stage === 'marking' && progress.new > 0 ? Math.floor(((progress.marked ?? 0) * 100) / progress.new) : 0, ...progress }),
         });
-        // Recorded under the lock, so the next collection's record comes after it. A pipeline deleted meanwhile keeps no record.
-        if (outcome.skipped === undefined) await remember(startedUs, ended(job, outcome));
-        return outcome;
+        // Recorded (and its change of health claimed) under the lock, so the next collection's record comes after it. A pipeline deleted meanwhile keeps no record.
+        if (outcome.skipped === undefined) announcement = await remember(startedUs, ended(job, outcome));
       } finally {
         await lock.release().catch((error: unknown) => log.warn({ err: String(error) }, 'could not release the collection lock; it expires by itself'));
       }
+      // Posted once the lock is free: Slack's retries and waits hold back no other collection of this pipeline.
+      await announce(announcement);
+      return outcome;
     } catch (error) {
       // A job waiting for the lock has not ended; it comes back.
       if (error instanceof DelayedError) throw error;
       // A failure before the lock was taken (no source) is stamped now.
-      await remember(startedUs, failed(job, error, source));
+      await announce(await remember(startedUs, failed(job, error, source)));
       throw error;
     }
   };

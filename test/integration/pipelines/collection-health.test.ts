@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { watchCollectJobs, type CollectJobs } from '../../helpers/collect-jobs.js';
 import { startTestService, type TestService } from '../../helpers/test-service.js';
+import { pipelineKeys } from '../../../src/pipelines/pipeline-keys.js';
 import { enqueue } from '../../../src/queues/stage-queues.js';
 
 /**
@@ -76,7 +77,11 @@ describe("a pipeline's collection failures are announced by change, and counted"
 
     await mkdir(folder);
     await writeFile(path.join(folder, 'a.txt'), 'Bees pollinate crops.');
-    assert.equal(await collectOnce('watched'), 'ended');
+    const recovering = collectOnce('watched');
+    await t.slack.waitFor((text) => text.startsWith(':white_check_mark: Pipeline *watched*'));
+    // Slack is asked only once the collection lock is free: its retries and waits (a minute per 429) hold back no other collection of the pipeline.
+    assert.equal(await t.service.deps.redis.exists(pipelineKeys.lock(t.prefix, 'watched')), 0, 'the lock is released before posting');
+    assert.equal(await recovering, 'ended');
     const recovered = announcements('watched');
     assert.equal(recovered.length, 2);
     const runId = (await t.request('GET', '/v1/pipelines/watched')).body as { last_collection: { run_id: string } };
