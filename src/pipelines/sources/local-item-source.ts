@@ -8,12 +8,6 @@ import { SourceUnavailableError } from './source-unavailable-error.js';
 
 const PAGE_SIZE = 1000;
 
-/** Modification times (ms since the epoch) strictly between these are of files still being written. */
-interface SettlingWindow {
-  from: number;
-  to: number;
-}
-
 interface Entry {
   name: string;
   /** The real path: the entry itself, or a symlink's resolved target. */
@@ -59,22 +53,22 @@ export class LocalItemSource implements ItemSource {
   }
 
   /**
-   * The modification times of files still being written, one window for the
-   * whole listing: within the settle time of now. It reaches as far into the
-   * future, for a writer whose clock runs a little ahead (a network mount);
-   * a file dated further ahead was not written just now (a copy that kept
-   * odd timestamps) and is listed rather than held back until that date.
+   * Whether a file modified at this time may still be being written: within
+   * the settle time of now, by the clock when it is stat'ed (a listing that
+   * pauses while its pages are recorded can outlast the settle time, and a
+   * file written meanwhile must still wait). The window reaches as far into
+   * the future, for a writer whose clock runs a little ahead (a network
+   * mount); a file dated further ahead was not written just now (a copy that
+   * kept odd timestamps) and is listed rather than held back until that date.
    */
-  private settlingWindow(): SettlingWindow | null {
-    if (this.settleMs === 0) return null;
-    const now = Date.now();
-    return { from: now - this.settleMs, to: now + this.settleMs };
+  private isSettling(mtimeMs: number): boolean {
+    return this.settleMs > 0 && Math.abs(mtimeMs - Date.now()) < this.settleMs;
   }
 
   async *listPages(): AsyncIterable<SourceObject[]> {
     const root = await this.resolveRoot();
     let page: SourceObject[] = [];
-    for await (const object of this.walk(root, '', new Set([root]), root, this.settlingWindow())) {
+    for await (const object of this.walk(root, '', new Set([root]), root)) {
       page.push(object);
       if (page.length >= PAGE_SIZE) {
         yield page;
@@ -172,7 +166,7 @@ export class LocalItemSource implements ItemSource {
    * so the order is that of the full keys, the order S3 lists in. Only one
    * directory's names are held at a time; files are stat'ed as they are yielded.
    */
-  private async *walk(dir: string, keyPrefix: string, ancestors: Set<string>, root: string, settling: SettlingWindow | null): AsyncGenerator<SourceObject> {
+  private async *walk(dir: string, keyPrefix: string, ancestors: Set<string>, root: string): AsyncGenerator<SourceObject> {
     let dirents: Dirent[];
     try {
       dirents = await readdir(dir, { withFileTypes: true });
@@ -209,7 +203,7 @@ export class LocalItemSource implements ItemSource {
         // A link back to a folder on the current path would recurse forever.
         if (ancestors.has(entry.real)) continue;
         ancestors.add(entry.real);
-        yield* this.walk(entry.real, `${key}/`, ancestors, root, settling);
+        yield* this.walk(entry.real, `${key}/`, ancestors, root);
         ancestors.delete(entry.real);
         continue;
       }
@@ -221,7 +215,7 @@ export class LocalItemSource implements ItemSource {
         throw error;
       }
       if (!stats.isFile()) continue;
-      if (settling !== null && stats.mtimeMs > settling.from && stats.mtimeMs < settling.to) continue;
+      if (this.isSettling(stats.mtimeMs)) continue;
       // Size and modification time change whenever a file is rewritten (an
       // overwrite within the same clock tick and at the same size is the blind spot).
       yield { key, version: `${stats.size}-${stats.mtimeMs}`, size: stats.size, lastModified: stats.mtime.toISOString() };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, mock, test } from 'node:test';
 import { createItemSource } from '../../../src/pipelines/sources/create-item-source.js';
 import type { ItemSource, SourceObject } from '../../../src/pipelines/sources/item-source.js';
 import { LocalItemSource } from '../../../src/pipelines/sources/local-item-source.js';
@@ -227,6 +227,25 @@ describe('local item source', () => {
     const listed = await listAll(source);
     assert.deepEqual(listed.map((object) => object.key), ['done.txt', 'slow/copying.txt']);
     assert.equal(listed[1]?.size, 'first sentence. second sentence.'.length, 'listed whole');
+  });
+
+  test('a listing that outlasts the settle time still holds back a file written while it ran', async (t) => {
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => put(`a${String(i).padStart(4, '0')}.txt`, 'x')));
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => touch(`a${String(i).padStart(4, '0')}.txt`, 60)));
+    await put('z-late.txt', 'partial');
+    await touch('z-late.txt', 60);
+    // The worker's clock, moved on by hand while the listing is paused between pages (as it is while a page is recorded).
+    mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    t.after(() => mock.timers.reset());
+    const pages = new LocalItemSource(root, 5000).listPages()[Symbol.asyncIterator]();
+    const first = await pages.next();
+    assert.equal(first.done, false);
+    assert.equal(first.value.length, 1000);
+
+    mock.timers.tick(60_000);
+    const writtenNow = new Date(Date.now());
+    await utimes(path.join(root, 'z-late.txt'), writtenNow, writtenNow);
+    assert.deepEqual(await pages.next(), { done: true, value: undefined }, 'modified just now by the clock at its stat: still being written');
   });
 
   test('a file dated a little ahead waits (a writer\'s clock ahead of ours); one dated far ahead is listed', async () => {
