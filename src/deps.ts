@@ -60,7 +60,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   redis.on('error', (error: Error) => {
     if (!redisOutages.report(error, 'service')) logger.warn({ err: error.message }, 'redis connection error');
   });
-  // This client reconnects on its own after an outage; its being ready again ends the outage for the process.
+  // This client reconnects on its own after an outage; its being ready again ends the outage (as any reporting client's does).
   redis.on('ready', () => redisOutages.connected());
   await redis.connect().catch((error: unknown) => logger.warn({ err: String(error) }, 'redis not reachable yet'));
   // The queues share the API's fail-fast client: adding a job never waits on reconnects, and closing
@@ -68,9 +68,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   const queues = createStageQueues(redis, config.BATCHLINE_PREFIX);
   // Without a listener BullMQ prints each connection error raw to stderr, once per queue; the outage log counts it instead.
   for (const queue of Object.values(queues)) {
-    queue.on('error', (error: Error) => {
-      if (!redisOutages.report(error, `queue:${queue.name}`)) logger.warn({ queue: queue.name, err: error.message }, 'queue error');
-    });
+    redisOutages.watch(queue, `queue:${queue.name}`, (error) => logger.warn({ queue: queue.name, err: error.message }, 'queue error'));
   }
   // Environment-set timings sit between the defaults and a caller's own overrides (tests, the demo).
   const tuning = { ...defaultTuning, ...tuningFromConfig(config), ...overrides.tuning };

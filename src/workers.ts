@@ -44,9 +44,7 @@ export function startWorkers(deps: Deps, options: WorkerOptions = {}): RunningWo
       deps.logger.warn({ queue: name, job_id: job?.id, attempts: job?.attemptsMade, err: error.message }, 'job attempt failed');
     });
     // A lost connection is an outage of the whole process, logged once (not per reconnect attempt); other errors stand alone.
-    worker.on('error', (error) => {
-      if (!deps.redisOutages.report(error, `worker:${name}`)) deps.logger.error({ queue: name, err: error.message }, 'worker error');
-    });
+    deps.redisOutages.watch(worker, `worker:${name}`, (error) => deps.logger.error({ queue: name, err: error.message }, 'worker error'));
     active.watch(worker);
     return worker;
   });

@@ -2,7 +2,13 @@ import type { Logger } from '../lib/logger.js';
 import { describeConnectionError, isRedisConnectionError } from './redis-connection-failure.js';
 
 /** While Redis stays unreachable, how often the outage is logged again (with the count of failed attempts). */
-export const OUTAGE_REPEAT_MS = 30_000;
+const OUTAGE_REPEAT_MS = 30_000;
+
+/** A BullMQ worker or queue: its errors, and its backend's `ready`, which fires each time one of its connections is back. */
+interface BullClient {
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  backend: { on(event: 'ready', listener: () => void): unknown };
+}
 
 interface Outage {
   since: number;
@@ -49,7 +55,21 @@ export class RedisOutageLog {
     return true;
   }
 
-  /** The process's connection is ready again (its own client's `ready`): the outage, if any, is over. */
+  /**
+   * Reports a worker's or queue's connection errors, and ends the outage when
+   * one of its connections is ready again: an outage opened by one socket
+   * (an ECONNRESET on a worker's connection while the service's own client
+   * stayed up) is closed by that socket's reconnect, not left open for good.
+   * Other errors go to `onOtherError`.
+   */
+  watch(client: BullClient, source: string, onOtherError: (error: Error) => void): void {
+    client.on('error', (error) => {
+      if (!this.report(error, source)) onOtherError(error);
+    });
+    client.backend.on('ready', () => this.connected());
+  }
+
+  /** A reporting client is connected again (any of them: one line per outage, not per client): the outage, if any, is over. */
   connected(): void {
     const outage = this.outage;
     if (outage === null) return;

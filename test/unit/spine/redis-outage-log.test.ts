@@ -1,7 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { Worker } from 'bullmq';
+import { workerConnection } from '../../../src/queues/redis-connection.js';
 import { RedisOutageLog } from '../../../src/queues/redis-outage-log.js';
 import { captureLogs } from '../../helpers/log-capture.js';
+import { startRedis } from '../../helpers/redis-server.js';
 
 const refused = (): Error => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
 
@@ -51,5 +54,28 @@ describe('Redis outage log', () => {
     assert.equal(outages.report(new Error('ERR unknown command'), 'worker:build'), false);
     assert.equal(outages.report(new Error('Connection is closed.'), 'worker:build'), true);
     assert.equal(logs.find('Redis connection lost').length, 1);
+  });
+
+  it("ends an outage that only a worker's connections reported when that worker reconnects", async (t) => {
+    const redis = await startRedis();
+    t.after(() => redis.stop());
+    const logs = captureLogs('info');
+    const outages = new RedisOutageLog(logs.logger);
+    const worker = new Worker('outage-watch', async () => {}, { connection: workerConnection(redis.url), prefix: 'outage-test' });
+    t.after(() => worker.close(true));
+    const otherErrors: Error[] = [];
+    outages.watch(worker, 'worker:outage-watch', (error) => otherErrors.push(error));
+    await worker.waitUntilReady();
+
+    // Only the worker's sockets report here (no service client to say "ready"), as when a worker's socket is reset while the service's stays up.
+    await redis.kill();
+    const lost = await logs.waitFor('Redis connection lost');
+    assert.equal(lost['source'], 'worker:outage-watch');
+    await redis.restart();
+    await logs.waitFor('Redis connection back');
+    assert.deepEqual(otherErrors, []);
+    // The next outage is logged as lost again, not as a warning about one that never ended.
+    outages.report(refused(), 'service');
+    assert.equal(logs.find('Redis connection lost').length, 2);
   });
 });
