@@ -41,10 +41,17 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
       break;
   }
   if (error.statusCode === 429) return send(reply, 'rate_limited', error.message);
-  // Fastify's own refusals of a malformed request (a bad URL, a bad Content-Length): 400s but for a few rare statuses, kept as they are.
-  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return reply.code(error.statusCode).send(apiErrorBody('invalid_request', error.message));
+  // Fastify's and its plugins' other refusals of a malformed request (a body shorter than its Content-Length):
+  // the status comes from the code, as everywhere, so a 413 is body_too_large, a 404 not_found, and any other 4xx a 400.
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return send(reply, clientErrorCode(error.statusCode), error.message);
   request.log.error({ err: error }, 'request failed');
   return send(reply, 'internal_error', 'an internal error occurred; it has been logged');
+}
+
+function clientErrorCode(status: number): ApiErrorCode {
+  if (status === 413) return 'body_too_large';
+  if (status === 404) return 'not_found';
+  return 'invalid_request';
 }
 
 /** A byte limit as a reader takes it in: `64 MiB (67108864 bytes)`. */
