@@ -8,7 +8,7 @@ import { createApiAuth } from './routes/api-auth.js';
 import { boardRoutes } from './routes/board-routes.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
 import { webhookRoutes } from './routes/webhook-routes.js';
-import { ignoreContentTypeOfEmptyBody, refuseBodyOfBodylessRoute, refuseParsedBodyOfBodylessRoute } from './routes/bodyless-requests.js';
+import { ignoreContentTypeOfEmptyBody, refuseBodyOfBodylessRoute } from './routes/bodyless-requests.js';
 import { documentStreamedBodies } from './routes/openapi-streamed-bodies.js';
 import { frameworkErrors, MAX_PARAM_LENGTH } from './routes/framework-errors.js';
 import { refuseUnreadableBodyEncodings } from './routes/request-encoding.js';
@@ -80,7 +80,6 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     }
     api.addHook('onRequest', auth);
     api.addHook('onRequest', refuseBodyOfBodylessRoute);
-    api.addHook('preValidation', refuseParsedBodyOfBodylessRoute);
     api.addHook('preValidation', refuseRepeatedQueryParameters);
     await api.register(runsRoutes(deps));
     await api.register(pipelinesRoutes(deps));

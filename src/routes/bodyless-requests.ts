@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { badRequest } from '../lib/api-error.js';
+import { hasBody } from './has-body.js';
 
 /** A route declares its body by a body schema; one without takes none (DELETE, cancel, trigger…). */
 const takesNoBody = (request: FastifyRequest): boolean => request.routeOptions.schema?.body === undefined;
@@ -13,10 +14,7 @@ const takesNoBody = (request: FastifyRequest): boolean => request.routeOptions.s
  * Routes with a body schema keep refusing an empty body.
  */
 export async function ignoreContentTypeOfEmptyBody(request: FastifyRequest): Promise<void> {
-  if (request.headers['content-type'] === undefined || !takesNoBody(request)) return;
-  // The same test Fastify makes for "no body" when there is no Content-Type.
-  const { 'content-length': length, 'transfer-encoding': encoding } = request.headers;
-  if (encoding === undefined && (length === undefined || length === '0')) delete request.headers['content-type'];
+  if (request.headers['content-type'] !== undefined && takesNoBody(request) && !hasBody(request)) delete request.headers['content-type'];
 }
 
 const refusal = (request: FastifyRequest) =>
@@ -25,18 +23,9 @@ const refusal = (request: FastifyRequest) =>
 /**
  * onRequest hook: a body sent to a route that takes none is refused rather
  * than ignored, since a client sending one believes it says something
- * (`{"force": true}` to a trigger). A declared length settles it before any
- * byte is read, whatever the Content-Type.
+ * (`{"force": true}` to a trigger). The headers settle it (a length or a
+ * chunked transfer) before any byte is read, whatever the Content-Type.
  */
 export async function refuseBodyOfBodylessRoute(request: FastifyRequest): Promise<void> {
-  const length = request.headers['content-length'];
-  if (length !== undefined && length !== '0' && takesNoBody(request)) throw refusal(request);
-}
-
-/**
- * preValidation hook, for the bodies no length announced (chunked): the
- * parsed body of a route that takes none must be nothing or empty text.
- */
-export async function refuseParsedBodyOfBodylessRoute(request: FastifyRequest): Promise<void> {
-  if (request.body !== undefined && request.body !== null && request.body !== '' && takesNoBody(request)) throw refusal(request);
+  if (hasBody(request) && takesNoBody(request)) throw refusal(request);
 }

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../lib/api-error.js';
+import { hasBody } from './has-body.js';
 
 /** `charset=utf-8` (or `utf8`, any case, maybe quoted): the only text encoding the API reads. */
 const CHARSET_PARAMETER = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
@@ -15,8 +16,7 @@ const UTF8_NAMES = new Set(['utf-8', 'utf8']);
  */
 export async function refuseUnreadableBodyEncodings(request: FastifyRequest): Promise<void> {
   // Headers describe a body; with none (a GET a client decorated out of habit) there is nothing to misread.
-  const { 'content-length': length, 'transfer-encoding': transfer } = request.headers;
-  if (transfer === undefined && (length === undefined || length === '0')) return;
+  if (!hasBody(request)) return;
   const encoding = request.headers['content-encoding']?.trim().toLowerCase();
   if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
     throw new ApiError('unsupported_media_type', `unsupported Content-Encoding ${shortened(encoding)}: send the body uncompressed`);

@@ -54,7 +54,7 @@ describe('the HTTP surface answers every refusal in the one error shape', () => 
     await expectError({ method: 'POST', url: '/v1/runs/run_abc/cancel', headers: json, payload: '{}' }, 400, 'invalid_request', /takes no body/);
     await expectError({ method: 'DELETE', url: '/v1/pipelines/p1', headers: { 'content-type': 'application/xml' }, payload: '<x/>' }, 400, 'invalid_request', /takes no body/);
     await expectError({ method: 'GET', url: '/v1/runs', headers: json, payload: '{"limit":1}' }, 400, 'invalid_request', /GET \/v1\/runs takes no body/);
-    // Without a length, the parsed body is judged instead.
+    // A chunked body is announced by its header as surely as by a length.
     await expectError({ method: 'POST', url: '/v1/runs/run_abc/cancel', headers: { ...json, 'transfer-encoding': 'chunked' }, payload: '{"x":1}' }, 400, 'invalid_request', /takes no body/);
     // Nothing, or nothing under a Content-Type, still goes through.
     assert.equal((await app.inject({ method: 'POST', url: '/v1/pipelines/p1/trigger' })).statusCode, 202);
@@ -126,5 +126,10 @@ describe('the HTTP surface answers every refusal in the one error shape', () => 
   it('states the body limit in the 413 of POST /v1/runs', async () => {
     const huge = `{"template":{"type":"summarize"},"items":[{"id":"a","text":"${'x'.repeat(64 * 1024 * 1024)}"}]}`;
     await expectError({ method: 'POST', url: '/v1/runs', headers: { 'content-type': 'application/json' }, payload: huge }, 413, 'body_too_large', /limit of 64 MiB \(67108864 bytes\); send large runs as NDJSON/);
+  });
+
+  it("answers a Fastify refusal that has no case of its own in its code's status: a body shorter than its Content-Length", async () => {
+    const headers = { 'content-type': 'application/json', 'content-length': '100' };
+    await expectError({ method: 'POST', url: '/v1/runs', headers, payload: '{"items":[]}' }, 400, 'invalid_request', /did not match Content-Length/);
   });
 });
