@@ -8,7 +8,7 @@ export interface ListenSettings {
 }
 
 /** The service's settings: PORT and HOST in the environment. */
-export const SERVICE_LISTEN_SETTINGS: ListenSettings = { port: 'PORT', host: 'HOST', style: 'variable' };
+const SERVICE_LISTEN_SETTINGS: ListenSettings = { port: 'PORT', host: 'HOST', style: 'variable' };
 
 /**
  * Why a server could not listen, as a configuration error naming the port or

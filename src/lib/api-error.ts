@@ -19,7 +19,7 @@ export class ApiError extends Error {
 }
 
 /** The codes answered with 400. */
-export type BadRequestCode = { [C in ApiErrorCode]: (typeof API_ERROR_CODES)[C]['status'] extends 400 ? C : never }[ApiErrorCode];
+type BadRequestCode = { [C in ApiErrorCode]: (typeof API_ERROR_CODES)[C]['status'] extends 400 ? C : never }[ApiErrorCode];
 
 export const badRequest = (code: BadRequestCode, message: string): ApiError => new ApiError(code, message);
 export const notFound = (what: string, id: string): ApiError => new ApiError('not_found', `${what} ${id} does not exist`);

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { API_ERROR_CODES, apiErrorCodesOf } from '../lib/api-error-codes.js';
 
-export type ErrorStatus = 400 | 401 | 404 | 409 | 413 | 415 | 429 | 503;
+const ERROR_STATUSES = [400, 401, 404, 409, 413, 415, 429, 503] as const;
+export type ErrorStatus = (typeof ERROR_STATUSES)[number];
 
 /**
  * The one error shape, `{ error: { code, message } }`, as answered with
@@ -15,16 +16,9 @@ function errorResponseSchemaOf(status: ErrorStatus) {
   return z.object({ error: z.object({ code: z.enum([first, ...rest]).describe(meanings), message: z.string().describe('what went wrong, naming the field or value') }) }).describe(`Error (${status})`);
 }
 
-/** Built once per status: every route shares them. */
-const schemas = new Map<ErrorStatus, ReturnType<typeof errorResponseSchemaOf>>();
-export function errorResponseSchemaFor(status: ErrorStatus): ReturnType<typeof errorResponseSchemaOf> {
-  let schema = schemas.get(status);
-  if (schema === undefined) {
-    schema = errorResponseSchemaOf(status);
-    schemas.set(status, schema);
-  }
-  return schema;
-}
+/** Built once per status, when the module loads: every route shares them. */
+const schemas = Object.fromEntries(ERROR_STATUSES.map((status) => [status, errorResponseSchemaOf(status)])) as Record<ErrorStatus, ReturnType<typeof errorResponseSchemaOf>>;
+export const errorResponseSchemaFor = (status: ErrorStatus): ReturnType<typeof errorResponseSchemaOf> => schemas[status];
 
 /** What every route of /v1/* can answer whatever it does: a bad request, no token, the rate limit, Redis away. */
 const EVERY_V1_ROUTE = [400, 401, 429, 503] as const satisfies readonly ErrorStatus[];

@@ -98,7 +98,7 @@ const PARAMETERS = {
   '/v1/embeddings': embeddingsParameters,
 } as const;
 
-export type BodyEndpoint = keyof typeof PARAMETERS;
+type BodyEndpoint = keyof typeof PARAMETERS;
 
 /** Parameters a template sets itself, each with what to do instead of setting it in `body`. */
 export type OwnedParameters = Readonly<Record<string, string>>;

@@ -8,7 +8,7 @@ const CUSTOM_ID_MAX = 64;
 const HASH_HEX_CHARS = 20;
 const SLUG_MAX = CUSTOM_ID_MAX - HASH_HEX_CHARS - 1;
 /** A POSTed item's own custom_id: at most what a request line's custom_id may be. */
-export const ITEM_CUSTOM_ID_MAX = 512;
+const ITEM_CUSTOM_ID_MAX = 512;
 
 /** The item field that names a POSTed item: summarize's `id_field`, else `id`. */
 const idFieldsOf = (template: TemplateDefinition | undefined): string[] =>
@@ -114,4 +114,4 @@ export const itemRefOf = (item: TemplateItem, index: number, template?: Template
   return id === null ? { index } : { id };
 };
 
-export type ItemRef = { key: string; id?: string | number } | { id: string | number } | { index: number };
+type ItemRef = { key: string; id?: string | number } | { id: string | number } | { index: number };
