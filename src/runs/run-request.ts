@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { badRequest } from '../lib/api-error.js';
-import { BATCH_ENDPOINTS, METADATA_MAX_KEY_LENGTH, METADATA_MAX_PAIRS, METADATA_MAX_VALUE_LENGTH } from '../lib/batch-limits.js';
+import { BATCH_ENDPOINTS, METADATA_MAX_PAIRS } from '../lib/batch-limits.js';
+import { metadataKeySchema, metadataSchema } from '../lib/metadata-schema.js';
 import { RESERVED_METADATA_PAIRS, RESERVED_METADATA_PREFIX } from './batch-metadata.js';
 import { formatZodError } from '../lib/format-zod-error.js';
 import { badItemId, customIdFor, GENERATED_ID_PREFIX, ownIdOf } from '../pipelines/templates/item-identity.js';
@@ -16,15 +17,11 @@ export const MAX_ITEMS_PER_BODY = 100_000;
 const itemsSchema = z.array(z.record(z.string(), z.unknown())).min(1, 'must hold at least one item').max(MAX_ITEMS_PER_BODY);
 
 /** The caller's batch metadata: OpenAI's limits, less the pairs batchline writes itself. */
-export const runMetadataSchema = z
-  .record(
-    z.string().min(1).max(METADATA_MAX_KEY_LENGTH).refine((key) => !key.startsWith(RESERVED_METADATA_PREFIX), `keys starting with "${RESERVED_METADATA_PREFIX}" are reserved`),
-    z.string().max(METADATA_MAX_VALUE_LENGTH),
-  )
-  .refine((metadata) => Object.keys(metadata).length <= METADATA_MAX_PAIRS - RESERVED_METADATA_PAIRS, {
-    message: `at most ${METADATA_MAX_PAIRS - RESERVED_METADATA_PAIRS} pairs (batchline adds ${RESERVED_METADATA_PAIRS} of OpenAI's ${METADATA_MAX_PAIRS})`,
-  })
-  .optional();
+export const runMetadataSchema = metadataSchema(
+  METADATA_MAX_PAIRS - RESERVED_METADATA_PAIRS,
+  `at most ${METADATA_MAX_PAIRS - RESERVED_METADATA_PAIRS} pairs (batchline adds ${RESERVED_METADATA_PAIRS} of OpenAI's ${METADATA_MAX_PAIRS})`,
+  metadataKeySchema.refine((key) => !key.startsWith(RESERVED_METADATA_PREFIX), `keys starting with "${RESERVED_METADATA_PREFIX}" are reserved`),
+).optional();
 
 export const templateRunBodySchema = z.strictObject({ template: templateDefinitionSchema, items: itemsSchema, metadata: runMetadataSchema });
 export const pipelineRunBodySchema = z.strictObject({ pipeline: z.string().min(1), items: itemsSchema, metadata: runMetadataSchema });

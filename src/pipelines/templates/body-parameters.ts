@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { METADATA_MAX_KEY_LENGTH, METADATA_MAX_PAIRS, METADATA_MAX_VALUE_LENGTH } from '../../lib/batch-limits.js';
+import { metadataSchema } from '../../lib/metadata-schema.js';
 
 /**
  * The request-body parameters of each endpoint that a template's `body` may
@@ -18,9 +18,7 @@ const penalty = z.number().min(-2).max(2);
 const topLogprobs = z.number().int().min(0).max(20);
 const anyObject = z.record(z.string(), z.unknown());
 const toolChoice = z.union([z.enum(['none', 'auto', 'required']), anyObject]);
-const metadata = z
-  .record(z.string().max(METADATA_MAX_KEY_LENGTH), z.string().max(METADATA_MAX_VALUE_LENGTH))
-  .refine((pairs) => Object.keys(pairs).length <= METADATA_MAX_PAIRS, `at most ${METADATA_MAX_PAIRS} pairs`);
+const metadata = metadataSchema();
 const verbosity = z.enum(['low', 'medium', 'high']);
 /** A batch request is answered whole, into the output file; the Batch API refuses a streamed one. */
 const stream = z.literal(false, { error: 'the Batch API does not stream responses: leave "stream" out' });

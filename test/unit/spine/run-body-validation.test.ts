@@ -95,6 +95,16 @@ describe('POST /v1/runs body validation', () => {
     assert.equal(parseRunBody({ template: { type: 'image-moderation' }, items: [{ id: 'a', image_url: 'https://example.com/a.png' }, { id: 'b', image_base64: 'iVBORw0KGgo=' }] }).kind, 'template');
   });
 
+  it('holds metadata to OpenAI\'s bounds less the pairs batchline writes, and keeps its prefix out', () => {
+    const body = (metadata: Record<string, string>) => ({ template: { type: 'summarize' }, items: [{ id: 'a', text: 'x' }], metadata });
+    const pairs = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
+    assert.deepEqual(parseRunBody(body(pairs(12))).metadata, pairs(12));
+    rejects(body(pairs(13)), 'invalid_request', /at most 12 pairs \(batchline adds 4 of OpenAI's 16\)/);
+    rejects(body({ ['k'.repeat(65)]: 'v' }), 'invalid_request', /Invalid key/);
+    rejects(body({ k: 'v'.repeat(513) }), 'invalid_request', /<=512 characters/);
+    rejects(body({ batchline_run: 'mine' }), 'invalid_request', /metadata\.batchline_run/);
+  });
+
   it('accepts each valid form', () => {
     assert.equal(parseRunBody({ template: { type: 'summarize' }, items: [{ id: 'a', text: 'x' }] }).kind, 'template');
     assert.equal(parseRunBody({ pipeline: 'p1', items: [{ id: 'a' }] }).kind, 'pipeline');

@@ -143,6 +143,15 @@ describe('templateDefinitionSchema', () => {
     assert.deepEqual(parse({ ...minimal.embeddings, body: { encoding_format: 'base64', user: 'u' } }).body, { encoding_format: 'base64', user: 'u' });
   });
 
+  it('holds a body\'s metadata to OpenAI\'s bounds: 16 pairs, keys of 1-64 characters, values of at most 512', () => {
+    const pairs = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
+    assert.deepEqual(parse({ ...minimal.chat, body: { metadata: pairs(16) } }).body, { metadata: pairs(16) });
+    assert.match(refusal({ ...minimal.chat, body: { metadata: pairs(17) } }), /at most 16 pairs/);
+    assert.match(refusal({ ...minimal.chat, body: { metadata: { ['k'.repeat(65)]: 'v' } } }), /Invalid key/);
+    assert.match(refusal({ ...minimal.chat, body: { metadata: { '': 'v' } } }), /Invalid key/);
+    assert.match(refusal({ ...minimal.chat, body: { metadata: { k: 'v'.repeat(513) } } }), /<=512 characters/);
+  });
+
   it('refuses a body parameter that one of the template\'s own options sets', () => {
     for (const type of ['image-moderation', 'summarize'] as const) {
       assert.match(refusal({ ...minimal[type], body: { max_tokens: 50 } }), /body may not override "max_tokens": set the template's "max_tokens" instead/);
