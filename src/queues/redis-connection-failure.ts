@@ -1,5 +1,6 @@
 import { isNotConnectionError } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { errorCode } from '../lib/error-code.js';
 
 /** A client's latest connection error, until it is ready again. */
 const lastErrors = new WeakMap<Redis, Error>();
@@ -29,11 +30,9 @@ export function watchRedisConnection(redis: Redis): void {
   redis.on('ready', () => lastErrors.delete(redis));
 }
 
-const codeOf = (error: Error): string => ('code' in error ? String(error.code) : '');
-
 /** A connection error in words: "connection refused", or the error's own message when it is not a usual one. */
 export function describeConnectionError(error: Error): string {
-  return CAUSES[codeOf(error)] ?? error.message;
+  return CAUSES[errorCode(error) ?? ''] ?? error.message;
 }
 
 /**
@@ -42,7 +41,7 @@ export function describeConnectionError(error: Error): string {
  * BullMQ's own test, widened to the socket and DNS errors above.
  */
 export function isRedisConnectionError(error: Error): boolean {
-  return !isNotConnectionError(error) || codeOf(error) in CAUSES;
+  return !isNotConnectionError(error) || (errorCode(error) ?? '') in CAUSES;
 }
 
 /** Why the client has no connection, e.g. "connection refused at 127.0.0.1:6379". */
