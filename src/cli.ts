@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config.js';
 import { packageVersion } from './package-version.js';
-import { shutdownOnSignals } from './shutdown-signals.js';
+import { shutdownOnSignals, SignalsHeldDuringStart } from './shutdown-signals.js';
 import { RedisRequirementError } from './queues/redis-requirements.js';
 import { startService, type Role } from './server.js';
 
@@ -79,6 +79,8 @@ function printUsage(): number {
 }
 
 async function serve(role: Role): Promise<number> {
+  // Listening before anything starts: a SIGTERM with no listener would kill the process outright.
+  const signals = new SignalsHeldDuringStart();
   let service;
   try {
     service = await startService({ role });
@@ -91,7 +93,7 @@ async function serve(role: Role): Promise<number> {
   }
   const running = service;
   const bound = { afterMs: running.deps.config.BATCHLINE_SHUTDOWN_GRACE_MS + CLOSE_ALLOWANCE_MS, force: () => running.forceStop() };
-  const code = await shutdownOnSignals(() => running.stop(), running.deps.logger, process, undefined, bound);
+  const code = await shutdownOnSignals(() => running.stop(), running.deps.logger, signals, undefined, bound);
   // A job handed back at shutdown may still hold the event loop (an upload cut short); its outcome no longer counts.
   setTimeout(() => process.exit(code), 1000).unref();
   return code;

@@ -1,6 +1,13 @@
 /** The little of a logger the shutdown writes to (pino's fits). */
 type LogLine = (fieldsOrMessage: object | string, message?: string) => void;
 
+type ShutdownSignal = 'SIGTERM' | 'SIGINT';
+
+/** Where the stop signals come from: the process, or a stand-in in tests. */
+export interface SignalSource {
+  on(signal: ShutdownSignal, listener: (signal: NodeJS.Signals) => void): unknown;
+}
+
 /**
  * The most a graceful stop may take. Past it, `force` drops every connection
  * still open (a QUIT that a client with Redis gone could wait on for ever,
@@ -22,7 +29,7 @@ export interface ShutdownBound {
 export function shutdownOnSignals(
   stop: () => Promise<void>,
   logger: { info: LogLine; error: LogLine },
-  signals: { on(signal: 'SIGTERM' | 'SIGINT', listener: (signal: NodeJS.Signals) => void): unknown } = process,
+  signals: SignalSource = process,
   forceExit: (code: number) => void = (code) => process.exit(code),
   bound?: ShutdownBound,
 ): Promise<number> {
@@ -72,4 +79,40 @@ export function shutdownOnSignals(
     signals.on('SIGTERM', onSignal);
     signals.on('SIGINT', onSignal);
   });
+}
+
+/**
+ * The stop signals heard while the service starts, handed on once it is up.
+ * Until a listener is added, a SIGTERM kills a Node process outright: no stop,
+ * no log line, jobs left to their lock timeouts. A service logs that it has
+ * started a moment before `shutdownOnSignals` listens, so a `docker stop` right
+ * after start-up (or one during it) used to land in that gap. Held here, the
+ * stop runs as soon as the start is done; the start is bounded (an unreachable
+ * Redis ends it within seconds), so the wait is too. A second Ctrl-C during
+ * the start exits at once, as it does while stopping.
+ */
+export class SignalsHeldDuringStart implements SignalSource {
+  private readonly held: ShutdownSignal[] = [];
+  private readonly listeners = new Map<ShutdownSignal, (signal: NodeJS.Signals) => void>();
+
+  constructor(source: SignalSource = process, forceExit: (code: number) => void = (code) => process.exit(code)) {
+    const hear = (signal: ShutdownSignal): void => {
+      const listener = this.listeners.get(signal);
+      if (listener !== undefined) listener(signal);
+      else if (signal === 'SIGINT' && this.held.includes('SIGINT')) forceExit(130);
+      else this.held.push(signal);
+    };
+    source.on('SIGTERM', () => hear('SIGTERM'));
+    source.on('SIGINT', () => hear('SIGINT'));
+  }
+
+  /** Listens from now on, first hearing the signals of this kind held so far. */
+  on(signal: ShutdownSignal, listener: (signal: NodeJS.Signals) => void): this {
+    this.listeners.set(signal, listener);
+    for (let index = this.held.indexOf(signal); index !== -1; index = this.held.indexOf(signal)) {
+      this.held.splice(index, 1);
+      listener(signal);
+    }
+    return this;
+  }
 }

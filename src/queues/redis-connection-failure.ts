@@ -10,6 +10,9 @@ const watched = new WeakSet<Redis>();
 const CAUSES: Readonly<Record<string, string>> = {
   ECONNREFUSED: 'connection refused',
   ECONNRESET: 'connection reset',
+  // A write to a socket Redis has already closed: a worker mid-command when Redis dies hears this before the refused reconnects.
+  EPIPE: 'connection closed',
+  ECONNABORTED: 'connection aborted',
   ETIMEDOUT: 'connection timed out',
   EHOSTUNREACH: 'host unreachable',
   ENETUNREACH: 'network unreachable',

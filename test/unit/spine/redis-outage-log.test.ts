@@ -46,6 +46,9 @@ describe('Redis outage log', () => {
     outages.report(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), 'queue:submit');
     assert.equal(logs.find('Redis connection lost').length, 2);
     assert.equal(logs.find('Redis connection lost')[1]?.['cause'], 'connection reset');
+    // A write to the socket Redis closed is the same outage, not a worker error of its own.
+    assert.equal(outages.report(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }), 'worker:collect'), true);
+    assert.equal(logs.find('Redis connection lost').length, 2);
   });
 
   it('leaves errors that are not about the connection to the caller', () => {

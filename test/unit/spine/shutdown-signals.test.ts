@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { shutdownOnSignals, type ShutdownBound } from '../../../src/shutdown-signals.js';
+import { shutdownOnSignals, SignalsHeldDuringStart, type ShutdownBound } from '../../../src/shutdown-signals.js';
 
 /** A stand-in for the process: signals are emitted by the test, and the stop waits until the test lets it finish. */
 function harness(bound?: ShutdownBound) {
@@ -63,5 +63,50 @@ describe('shutdownOnSignals', () => {
     assert.equal(await h.code, 0);
     assert.equal(forcedClose, 0);
     assert.deepEqual(h.logged, ['shutting down', 'stopped']);
+  });
+});
+
+describe('SignalsHeldDuringStart', () => {
+  it('a SIGTERM during the start is held, not fatal, and stops the service once it is up', async () => {
+    const process = new EventEmitter();
+    const forced: number[] = [];
+    const held = new SignalsHeldDuringStart(process, (code) => void forced.push(code));
+    // The start is still running: nothing listens yet but the holder.
+    process.emit('SIGTERM', 'SIGTERM');
+    assert.equal(forced.length, 0);
+    const logged: string[] = [];
+    const log = (fieldsOrMessage: object | string, message?: string): void => void logged.push(message ?? String(fieldsOrMessage));
+    let stops = 0;
+    const code = shutdownOnSignals(async () => void stops++, { info: log, error: log }, held, (exitCode) => void forced.push(exitCode));
+    assert.equal(await code, 0);
+    assert.equal(stops, 1);
+    assert.deepEqual(logged, ['shutting down', 'stopped']);
+    // Once handed on, signals reach the listener directly: a repeat is the stop's own business.
+    process.emit('SIGTERM', 'SIGTERM');
+    assert.deepEqual(logged.at(-1), 'already shutting down');
+    assert.equal(forced.length, 0);
+  });
+
+  it('hands each held signal only to a listener of its kind, once', () => {
+    const process = new EventEmitter();
+    const held = new SignalsHeldDuringStart(process, () => assert.fail('not forced'));
+    process.emit('SIGINT', 'SIGINT');
+    const heard: string[] = [];
+    held.on('SIGTERM', (signal) => heard.push(`term:${signal}`));
+    assert.equal(heard.length, 0);
+    held.on('SIGINT', (signal) => heard.push(`int:${signal}`));
+    assert.deepEqual(heard, ['int:SIGINT']);
+    held.on('SIGINT', (signal) => heard.push(`again:${signal}`));
+    assert.deepEqual(heard, ['int:SIGINT'], 'not replayed to a later listener');
+  });
+
+  it('a second Ctrl-C during the start exits at once with 130', () => {
+    const process = new EventEmitter();
+    const forced: number[] = [];
+    new SignalsHeldDuringStart(process, (code) => void forced.push(code));
+    process.emit('SIGINT', 'SIGINT');
+    assert.equal(forced.length, 0);
+    process.emit('SIGINT', 'SIGINT');
+    assert.deepEqual(forced, [130]);
   });
 });
