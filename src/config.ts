@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { concurrencySetting, queuesSetting } from './queues/worker-queue-settings.js';
+import { DEFAULT_HEAP_GROWTH_PERCENT, MAX_HEAP_GROWTH_PERCENT } from './heap-growth.js';
 import { defaultTuning } from './tuning.js';
 
 /**
@@ -140,6 +141,12 @@ const envSchema = z.object({
   BATCHLINE_SHARD_MAX_REQUESTS: optionalInt(1, 50_000),
   /** Threads a worker process parses and encodes batch output files on, beside its event loop (unset: 2; 0 on one core; 0: none). */
   BATCHLINE_JOIN_THREADS: optionalInt(0, 16),
+  /**
+   * How far the heap may grow past its live size (in % of it) before V8
+   * collects it in full; 0 keeps V8's own rule (up to 4×). Read once at start
+   * by main.ts, before any module loads; checked here. See src/heap-growth.ts.
+   */
+  BATCHLINE_HEAP_GROWTH_PERCENT: intWithDefault(DEFAULT_HEAP_GROWTH_PERCENT, 0, MAX_HEAP_GROWTH_PERCENT),
   /** Lets tests and the demo run on a Redis without persistence (a warning is logged). */
   BATCHLINE_ALLOW_EPHEMERAL_REDIS: flag,
   /** Key prefix of every BullMQ queue and ledger key, so deployments and tests can share one Redis. */

@@ -5,9 +5,13 @@
  * process of its own). Prints "ready" once the workers run.
  * BENCH_MEMORY_TRACE_MS traces its memory (support/memory-trace.ts).
  */
-import { loadConfig } from '../../src/config.js';
-import { startService } from '../../src/server.js';
-import { startMemoryTrace } from './memory-trace.js';
+import { processHeapGrowth } from '../../src/heap-growth.js';
+
+// As `batchline worker` does (src/main.ts): the heap's growth is set before the service's modules load.
+processHeapGrowth.setAtStart(process.env);
+const { loadConfig } = await import('../../src/config.js');
+const { startService } = await import('../../src/server.js');
+const { startMemoryTrace } = await import('./memory-trace.js');
 
 const service = await startService({ role: 'worker', config: loadConfig() });
 startMemoryTrace();

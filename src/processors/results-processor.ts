@@ -19,6 +19,7 @@ import { promoteIfCancelled } from '../runs/wake-for-cancel.js';
 import { progressReporter } from './job-progress.js';
 import { crashPoint } from '../lib/crash-point.js';
 import { estimateTokens } from '../lib/token-estimate.js';
+import { processHeapGrowth } from '../heap-growth.js';
 import { parsePayload, type StageProcessor } from './stage-processor.js';
 
 /**
@@ -29,7 +30,7 @@ import { parsePayload, type StageProcessor } from './stage-processor.js';
  * results under a deterministic key.
  */
 export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
-  return async (job) => {
+  const join: StageProcessor<'results'> = async (job) => {
     const ref = parsePayload('results', job.data);
     const run = await deps.ledger.getRun(ref.runId);
     const shard = await deps.ledger.getShard(ref.runId, ref.shard);
@@ -176,6 +177,8 @@ export function createResultsProcessor(deps: Deps): StageProcessor<'results'> {
     log.info({ succeeded: totals.succeeded, failed: totals.failed }, 'shard results stored');
     await enqueueNotifyWhenDone(deps, ref.runId);
   };
+  // V8's own heap growth while joining: see src/heap-growth.ts.
+  return async (job) => processHeapGrowth.liftedDuring(() => join(job));
 }
 
 /**
