@@ -1,7 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { concurrencySetting, queuesSetting } from './queues/worker-queue-settings.js';
-import { DEFAULT_HEAP_GROWTH_PERCENT, MAX_HEAP_GROWTH_PERCENT } from './heap-growth.js';
 import { defaultTuning } from './tuning.js';
 
 /**
@@ -55,6 +54,10 @@ const optionalInt = (min: number, max = Number.MAX_SAFE_INTEGER) => optionalStri
 /** A whole number with a default, taken when the variable is unset or blank. */
 const intWithDefault = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
   optionalInt(min, max).transform((value) => value ?? fallback);
+
+/** How far the heap may grow past its live size, in %, unset or blank: 20 (src/heap-growth.ts). */
+const DEFAULT_HEAP_GROWTH_PERCENT = 20;
+const heapGrowthPercent = intWithDefault(DEFAULT_HEAP_GROWTH_PERCENT, 0, 300);
 
 /**
  * A host name's labels (RFC 1123); the last one not all digits, so a mistyped
@@ -146,7 +149,7 @@ const envSchema = z.object({
    * collects it in full; 0 keeps V8's own rule (up to 4×). Read once at start
    * by main.ts, before any module loads; checked here. See src/heap-growth.ts.
    */
-  BATCHLINE_HEAP_GROWTH_PERCENT: intWithDefault(DEFAULT_HEAP_GROWTH_PERCENT, 0, MAX_HEAP_GROWTH_PERCENT),
+  BATCHLINE_HEAP_GROWTH_PERCENT: heapGrowthPercent,
   /** Lets tests and the demo run on a Redis without persistence (a warning is logged). */
   BATCHLINE_ALLOW_EPHEMERAL_REDIS: flag,
   /** Key prefix of every BullMQ queue and ledger key, so deployments and tests can share one Redis. */
@@ -180,6 +183,16 @@ const envSchema = z.object({
 });
 
 export type Config = z.infer<typeof envSchema>;
+
+/**
+ * The heap's growth alone, read before the rest of batchline loads (main.ts
+ * sets it then; see src/heap-growth.ts). A bad value reads as the default
+ * here, and loadConfig refuses to start with it a moment later.
+ */
+export function heapGrowthPercentAtStart(env: NodeJS.ProcessEnv = process.env): number {
+  const parsed = heapGrowthPercent.safeParse(blankAsUnset(env)['BATCHLINE_HEAP_GROWTH_PERCENT']);
+  return parsed.success ? parsed.data : DEFAULT_HEAP_GROWTH_PERCENT;
+}
 
 /** Every variable batchline reads. */
 export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as ReadonlyArray<keyof Config>;

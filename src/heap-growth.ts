@@ -1,9 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
 
-/** Unset or blank: 20 %. */
-export const DEFAULT_HEAP_GROWTH_PERCENT = 20;
-export const MAX_HEAP_GROWTH_PERCENT = 300;
-
 /**
  * How far a batchline process lets V8's old generation grow past what its
  * last full collection left live, in % of it (`BATCHLINE_HEAP_GROWTH_PERCENT`).
@@ -32,11 +28,10 @@ export class HeapGrowth {
 
   constructor(private readonly setV8Flags: (flags: string) => void = setFlagsFromString) {}
 
-  /** Sets the growth from `BATCHLINE_HEAP_GROWTH_PERCENT` (0: V8's own rule, the flag's default); returns the percent. */
-  setAtStart(env: NodeJS.ProcessEnv): number {
-    this.percent = heapGrowthPercentOf(env['BATCHLINE_HEAP_GROWTH_PERCENT']);
-    if (this.percent > 0) this.setV8Flags(`--heap-growing-percent=${this.percent}`);
-    return this.percent;
+  /** Sets the growth (`BATCHLINE_HEAP_GROWTH_PERCENT`; 0: V8's own rule, which is the flag's default). */
+  setAtStart(percent: number): void {
+    this.percent = percent;
+    if (percent > 0) this.setV8Flags(`--heap-growing-percent=${percent}`);
   }
 
   /** Runs work under V8's own rule (a results join); overlapping ones share the lift, and the setting is back when the last ends, failed or not. */
@@ -47,7 +42,7 @@ export class HeapGrowth {
     try {
       return await work();
     } finally {
-      if (--this.liftsRunning === 0 && this.percent > 0) this.setV8Flags(`--heap-growing-percent=${this.percent}`);
+      if (--this.liftsRunning === 0) this.setV8Flags(`--heap-growing-percent=${this.percent}`);
     }
   }
 }
@@ -55,14 +50,3 @@ export class HeapGrowth {
 /** V8's flags are the process's: one account of them per process. */
 export const processHeapGrowth = new HeapGrowth();
 
-/**
- * The setting's value. One that is not a whole number from 0 to 300 is left
- * to the configuration's check (config.ts), which refuses to start with it;
- * the default holds until then.
- */
-export function heapGrowthPercentOf(value: string | undefined): number {
-  const trimmed = value?.trim() ?? '';
-  if (!/^\d+$/.test(trimmed)) return DEFAULT_HEAP_GROWTH_PERCENT;
-  const percent = Number(trimmed);
-  return percent <= MAX_HEAP_GROWTH_PERCENT ? percent : DEFAULT_HEAP_GROWTH_PERCENT;
-}

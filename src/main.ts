@@ -1,9 +1,10 @@
+import { heapGrowthPercentAtStart } from './config.js';
 import { processHeapGrowth } from './heap-growth.js';
 
 // The process entry: `node dist/main.js <command>` in the image, `bin/batchline.js` (through tsx) in a checkout.
 // The heap's growth is set before the rest of batchline loads: V8 applies it from its next full
 // collection on, and the ones while modules load set the limit that a long build would otherwise keep.
-processHeapGrowth.setAtStart(process.env);
+processHeapGrowth.setAtStart(heapGrowthPercentAtStart());
 const { main } = await import('./cli.js');
 // main resolves once its work is over (a server after its graceful stop), so exit now even if a
 // client library still holds a reconnect timer.

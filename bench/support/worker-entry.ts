@@ -5,11 +5,11 @@
  * process of its own). Prints "ready" once the workers run.
  * BENCH_MEMORY_TRACE_MS traces its memory (support/memory-trace.ts).
  */
+import { heapGrowthPercentAtStart, loadConfig } from '../../src/config.js';
 import { processHeapGrowth } from '../../src/heap-growth.js';
 
 // As `batchline worker` does (src/main.ts): the heap's growth is set before the service's modules load.
-processHeapGrowth.setAtStart(process.env);
-const { loadConfig } = await import('../../src/config.js');
+processHeapGrowth.setAtStart(heapGrowthPercentAtStart());
 const { startService } = await import('../../src/server.js');
 const { startMemoryTrace } = await import('./memory-trace.js');
 

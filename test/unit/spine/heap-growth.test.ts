@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig } from '../../../src/config.js';
-import { DEFAULT_HEAP_GROWTH_PERCENT, HeapGrowth, heapGrowthPercentOf } from '../../../src/heap-growth.js';
+import { ConfigError, heapGrowthPercentAtStart, loadConfig } from '../../../src/config.js';
+import { HeapGrowth } from '../../../src/heap-growth.js';
 
 /** A HeapGrowth whose V8 flag changes are recorded instead of made. */
 function recorded(): { growth: HeapGrowth; flags: string[] } {
@@ -10,21 +10,22 @@ function recorded(): { growth: HeapGrowth; flags: string[] } {
 }
 
 describe('heap growth', () => {
-  it('sets V8 heap growth from BATCHLINE_HEAP_GROWTH_PERCENT at start: 20 % by default, none at 0', () => {
-    const unset = recorded();
-    assert.equal(unset.growth.setAtStart({}), DEFAULT_HEAP_GROWTH_PERCENT);
-    assert.deepEqual(unset.flags, ['--heap-growing-percent=20']);
+  it('reads BATCHLINE_HEAP_GROWTH_PERCENT before the configuration: 20 % by default, and sets V8 heap growth from it, none at 0', () => {
+    assert.equal(heapGrowthPercentAtStart({}), 20);
+    assert.equal(heapGrowthPercentAtStart({ BATCHLINE_HEAP_GROWTH_PERCENT: ' ' }), 20);
+    assert.equal(heapGrowthPercentAtStart({ BATCHLINE_HEAP_GROWTH_PERCENT: ' 50 ' }), 50);
+    assert.equal(heapGrowthPercentAtStart({ BATCHLINE_HEAP_GROWTH_PERCENT: '0' }), 0);
     const set = recorded();
-    assert.equal(set.growth.setAtStart({ BATCHLINE_HEAP_GROWTH_PERCENT: ' 50 ' }), 50);
+    set.growth.setAtStart(50);
     assert.deepEqual(set.flags, ['--heap-growing-percent=50']);
     const off = recorded();
-    assert.equal(off.growth.setAtStart({ BATCHLINE_HEAP_GROWTH_PERCENT: '0' }), 0);
+    off.growth.setAtStart(0);
     assert.equal(off.flags.length, 0, "V8's own rule: no flag set");
   });
 
-  it('leaves a bad value to the configuration, which refuses to start with it', () => {
+  it('reads a bad value as the default until the configuration refuses to start with it', () => {
     for (const value of ['-1', '301', '2.5', 'lots', '1e2']) {
-      assert.equal(heapGrowthPercentOf(value), DEFAULT_HEAP_GROWTH_PERCENT, value);
+      assert.equal(heapGrowthPercentAtStart({ BATCHLINE_HEAP_GROWTH_PERCENT: value }), 20, value);
       assert.throws(() => loadConfig({ BATCHLINE_HEAP_GROWTH_PERCENT: value }), (error: unknown) => {
         assert.ok(error instanceof ConfigError);
         assert.match(error.message, /BATCHLINE_HEAP_GROWTH_PERCENT/);
@@ -32,13 +33,12 @@ describe('heap growth', () => {
       });
     }
     assert.equal(loadConfig({}).BATCHLINE_HEAP_GROWTH_PERCENT, 20);
-    assert.equal(loadConfig({ BATCHLINE_HEAP_GROWTH_PERCENT: '' }).BATCHLINE_HEAP_GROWTH_PERCENT, 20);
     assert.equal(loadConfig({ BATCHLINE_HEAP_GROWTH_PERCENT: '300' }).BATCHLINE_HEAP_GROWTH_PERCENT, 300);
   });
 
   it("lifts the setting while joins run, once for overlapping ones, and puts it back when the last ends, failed or not", async () => {
     const { growth, flags } = recorded();
-    growth.setAtStart({});
+    growth.setAtStart(20);
     flags.length = 0;
     let endFirst: () => void = () => undefined;
     const first = growth.liftedDuring(() => new Promise<void>((resolve) => (endFirst = resolve)));
@@ -59,7 +59,7 @@ describe('heap growth', () => {
     assert.equal(await never.growth.liftedDuring(async () => 'joined'), 'joined');
     assert.equal(never.flags.length, 0);
     const off = recorded();
-    off.growth.setAtStart({ BATCHLINE_HEAP_GROWTH_PERCENT: '0' });
+    off.growth.setAtStart(0);
     await off.growth.liftedDuring(async () => undefined);
     assert.equal(off.flags.length, 0);
   });
