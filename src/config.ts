@@ -147,7 +147,7 @@ const envSchema = z.object({
   /**
    * How far the heap may grow past its live size (in % of it) before V8
    * collects it in full; 0 keeps V8's own rule (up to 4×). Read once at start
-   * by main.ts, before any module loads; checked here. See src/heap-growth.ts.
+   * by main.ts, before the service's modules load; checked here. See src/heap-growth.ts.
    */
   BATCHLINE_HEAP_GROWTH_PERCENT: heapGrowthPercent,
   /** Lets tests and the demo run on a Redis without persistence (a warning is logged). */

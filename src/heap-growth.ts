@@ -19,7 +19,8 @@ import { setFlagsFromString } from 'node:v8';
  * While a join runs, V8's own rule is back.
  *
  * V8 takes either change into account at the end of its next full
- * collection, so the process sets it before it loads its modules (main.ts);
+ * collection, so the process sets it before it loads the service's modules
+ * (main.ts: only the configuration's check, to read it, comes first);
  * set later, the first limit (4× a small heap) still holds.
  */
 export class HeapGrowth {
